@@ -1,0 +1,386 @@
+//! Envelope checks: decide what a captured body is (empty, JSON, text, binary), which known webhook envelope a
+//! JSON object follows, and what is wrong or suspicious in it. Pure logic: no HTTP, no storage.
+
+mod channel_event;
+pub mod channels;
+mod entity_action;
+mod json;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The webhook envelopes hookscope knows, each taken from a provider's public documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Envelope {
+    /// `entity_id / entity_type / action_type / result` (seed 001).
+    EntityAction,
+    /// `event / message / idempotency_key / environment / data` (seed 004).
+    ChannelEvent,
+}
+
+impl Envelope {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Envelope::EntityAction => "entity_action",
+            Envelope::ChannelEvent => "channel_event",
+        }
+    }
+
+    /// The envelope with that API name, if any.
+    pub fn from_name(name: &str) -> Option<Envelope> {
+        match name {
+            "entity_action" => Some(Envelope::EntityAction),
+            "channel_event" => Some(Envelope::ChannelEvent),
+            _ => None,
+        }
+    }
+
+    /// The top-level members that identify the envelope.
+    fn members(self) -> &'static [&'static str] {
+        match self {
+            Envelope::EntityAction => entity_action::MEMBERS,
+            Envelope::ChannelEvent => channel_event::MEMBERS,
+        }
+    }
+}
+
+/// One problem found in a body: where it is (a JSON Pointer, `""` for the whole body) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// JSON Pointer (RFC 6901) into the body.
+    pub path: String,
+    /// A plain sentence for a person.
+    pub message: String,
+}
+
+/// What kind of bytes a body holds, so a viewer knows how to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    /// No bytes at all.
+    Empty,
+    /// Parses as JSON.
+    Json,
+    /// Valid UTF-8 that is not JSON.
+    Text,
+    /// Anything else.
+    Binary,
+}
+
+impl BodyKind {
+    /// The name used in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyKind::Empty => "empty",
+            BodyKind::Json => "json",
+            BodyKind::Text => "text",
+            BodyKind::Binary => "binary",
+        }
+    }
+
+    /// The kind with that name; unknown names read as binary, the most careful way to show bytes.
+    pub fn from_name(name: &str) -> BodyKind {
+        match name {
+            "empty" => BodyKind::Empty,
+            "json" => BodyKind::Json,
+            "text" => BodyKind::Text,
+            _ => BodyKind::Binary,
+        }
+    }
+}
+
+/// The outcome of inspecting one body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// What the bytes are.
+    pub kind: BodyKind,
+    /// The envelope the body was checked against, if it resembles one.
+    pub envelope: Option<Envelope>,
+    /// `Some(true)` when checked and clean, `Some(false)` with errors, `None` when there was nothing to check.
+    pub valid: Option<bool>,
+    /// The event name: `channel.event`, or `entity_type.action_type`.
+    pub event: Option<String>,
+    /// What makes the body break its envelope (or not parse although it says it is JSON).
+    pub errors: Vec<Finding>,
+    /// What is allowed but suspicious.
+    pub warnings: Vec<Finding>,
+    /// The body's own idempotency key, for envelopes that carry one.
+    pub idempotency_key: Option<String>,
+}
+
+/// Collects findings while an envelope is checked.
+#[derive(Default)]
+struct Findings {
+    errors: Vec<Finding>,
+    warnings: Vec<Finding>,
+}
+
+impl Findings {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Finding {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Finding {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Warns about every top-level member the envelope does not define.
+    fn warn_unexpected_members(&mut self, object: &Map<String, Value>, envelope: Envelope) {
+        for key in object.keys() {
+            if !envelope.members().contains(&key.as_str()) {
+                self.warn(
+                    pointer(&[key]),
+                    format!(
+                        "unexpected member \"{key}\": not part of the {} envelope",
+                        envelope.as_str()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Inspects a body: its kind, its envelope, and every error and warning, each at its JSON path.
+pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
+    let says_json = content_type.is_some_and(declares_json);
+    let mut findings = Findings::default();
+    let parsed = if body.is_empty() {
+        None
+    } else {
+        match json::parse(body) {
+            Ok(parsed) => Some(parsed),
+            Err(parse_error) => {
+                if says_json {
+                    findings.error("", format!("body is not valid JSON: {parse_error}"));
+                }
+                None
+            }
+        }
+    };
+    if body.is_empty() && says_json {
+        findings.error("", "body is empty but its content type says JSON");
+    }
+
+    let Some(parsed) = parsed else {
+        let kind = if body.is_empty() {
+            BodyKind::Empty
+        } else if std::str::from_utf8(body).is_ok() {
+            BodyKind::Text
+        } else {
+            BodyKind::Binary
+        };
+        let valid = if findings.errors.is_empty() { None } else { Some(false) };
+        return Verdict {
+            kind,
+            envelope: None,
+            valid,
+            event: None,
+            errors: findings.errors,
+            warnings: findings.warnings,
+            idempotency_key: None,
+        };
+    };
+
+    findings.warnings.extend(parsed.duplicate_keys);
+    let mut verdict = Verdict {
+        kind: BodyKind::Json,
+        envelope: None,
+        valid: None,
+        event: None,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        idempotency_key: None,
+    };
+    if let Value::Object(object) = &parsed.value
+        && let Some(envelope) = choose_envelope(object)
+    {
+        let facts = match envelope {
+            Envelope::EntityAction => entity_action::check(object, &mut findings),
+            Envelope::ChannelEvent => channel_event::check(object, &mut findings),
+        };
+        verdict.envelope = Some(envelope);
+        verdict.valid = Some(findings.errors.is_empty());
+        verdict.event = facts.event;
+        verdict.idempotency_key = facts.idempotency_key;
+    }
+    verdict.errors = findings.errors;
+    verdict.warnings = findings.warnings;
+    verdict
+}
+
+/// What an envelope check learned besides its findings.
+#[derive(Default)]
+struct Facts {
+    event: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+/// The envelope sharing the most top-level members with `object`; `channel_event` wins a tie.
+fn choose_envelope(object: &Map<String, Value>) -> Option<Envelope> {
+    let shared = |envelope: Envelope| {
+        envelope
+            .members()
+            .iter()
+            .filter(|member| object.contains_key(**member))
+            .count()
+    };
+    let channel = shared(Envelope::ChannelEvent);
+    let entity = shared(Envelope::EntityAction);
+    if channel == 0 && entity == 0 {
+        None
+    } else if entity > channel {
+        Some(Envelope::EntityAction)
+    } else {
+        Some(Envelope::ChannelEvent)
+    }
+}
+
+/// Whether a `Content-Type` value names JSON: `application/json` or any `+json` type.
+pub fn declares_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// A JSON Pointer built from unescaped reference tokens.
+fn pointer(tokens: &[&str]) -> String {
+    tokens.iter().fold(String::new(), |mut path, token| {
+        path.push('/');
+        path.push_str(&token.replace('~', "~0").replace('/', "~1"));
+        path
+    })
+}
+
+/// How a JSON value's type reads in an error message.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(number) if number.is_i64() || number.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks that `object[member]` is a string from `allowed`, reporting what is wrong; returns the string if it is one.
+fn check_one_of<'a>(
+    object: &'a Map<String, Value>,
+    member: &str,
+    allowed: &[&str],
+    findings: &mut Findings,
+) -> Option<&'a str> {
+    let path = pointer(&[member]);
+    let list = allowed.join(", ");
+    match object.get(member) {
+        None => {
+            findings.error(
+                path,
+                format!("required member \"{member}\" is missing (one of: {list})"),
+            );
+            None
+        }
+        Some(Value::String(text)) => {
+            if !allowed.contains(&text.as_str()) {
+                findings.error(path, format!("\"{text}\" is not allowed here; expected one of: {list}"));
+            }
+            Some(text)
+        }
+        Some(other) => {
+            findings.error(
+                path,
+                format!("must be a string (one of: {list}), not {}", type_name(other)),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_escapes_tilde_and_slash() {
+        assert_eq!(pointer(&["a/b", "c~d"]), "/a~1b/c~0d");
+        assert_eq!(pointer(&[]), "");
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        assert!(declares_json("application/json"));
+        assert!(declares_json("Application/JSON; charset=utf-8"));
+        assert!(declares_json("application/vnd.api+json"));
+        assert!(!declares_json("text/plain"));
+        assert!(!declares_json("application/jsonp"));
+    }
+
+    #[test]
+    fn body_kinds_follow_the_bytes() {
+        assert_eq!(inspect(b"", None).kind, BodyKind::Empty);
+        assert_eq!(inspect(b"hello", None).kind, BodyKind::Text);
+        assert_eq!(inspect(&[0xff, 0x00, 0x80], None).kind, BodyKind::Binary);
+        assert_eq!(inspect(b"[1,2]", None).kind, BodyKind::Json);
+    }
+
+    #[test]
+    fn unrelated_json_has_no_envelope_and_no_verdict() {
+        let verdict = inspect(br#"{"hello": "world"}"#, Some("application/json"));
+        assert_eq!(verdict.envelope, None);
+        assert_eq!(verdict.valid, None);
+        assert!(verdict.errors.is_empty());
+    }
+
+    #[test]
+    fn broken_json_that_says_json_is_invalid_with_position() {
+        let verdict = inspect(b"{\"a\": }", Some("application/json"));
+        assert_eq!(verdict.valid, Some(false));
+        assert_eq!(verdict.errors[0].path, "");
+        assert!(
+            verdict.errors[0].message.contains("line 1 column 7"),
+            "{:?}",
+            verdict.errors
+        );
+    }
+
+    #[test]
+    fn broken_json_without_json_content_type_is_just_text() {
+        let verdict = inspect(b"{\"a\": }", Some("text/plain"));
+        assert_eq!(verdict.valid, None);
+        assert_eq!(verdict.kind, BodyKind::Text);
+    }
+
+    #[test]
+    fn empty_body_that_says_json_is_invalid() {
+        let verdict = inspect(b"", Some("application/json"));
+        assert_eq!(verdict.valid, Some(false));
+        assert_eq!(verdict.errors[0].path, "");
+    }
+
+    #[test]
+    fn tie_goes_to_channel_event() {
+        let verdict = inspect(br#"{"entity_id": 1, "event": "invoices.created"}"#, None);
+        assert_eq!(verdict.envelope, Some(Envelope::ChannelEvent));
+    }
+
+    #[test]
+    fn duplicate_keys_are_warned_even_without_an_envelope() {
+        let verdict = inspect(br#"{"a": {"b": 1, "b": 2}}"#, None);
+        assert_eq!(verdict.envelope, None);
+        assert_eq!(verdict.warnings.len(), 1);
+        assert_eq!(verdict.warnings[0].path, "/a/b");
+    }
+}

@@ -1,0 +1,120 @@
+//! Capture: every request outside `/_/` (and the page at `/`) is read, inspected, committed, and only then
+//! answered, so a 2xx always means the request is on disk.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::{Body as _, Incoming};
+use hyper::header::CONTENT_TYPE;
+use hyper::{Request, Response, StatusCode};
+
+use super::AppState;
+use super::error::ApiError;
+use super::response::{Body, empty, json};
+use crate::envelope::{Verdict, inspect};
+use crate::idempotency::request_key;
+use crate::record::{NewRequest, header_text, now_ms};
+
+/// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
+/// the tasks serving other connections.
+const INLINE_INSPECTION_LIMIT: usize = 64 * 1024;
+
+/// Captures one request and answers with the configured status and `{"id": ..., "duplicate_of": ...}`.
+pub async fn capture(
+    state: &AppState,
+    request: Request<Incoming>,
+    remote: SocketAddr,
+) -> Result<Response<Body>, ApiError> {
+    let received_at_ms = now_ms();
+    let (parts, body) = request.into_parts();
+    let limit = state.config.limits.max_body;
+    // Refuse a declared length over the limit before reading a byte (and before any `100 Continue`).
+    if body.size_hint().lower() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let body = read_body(body, limit, state).await?;
+
+    let headers: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .map(|value| header_text(value.as_bytes()));
+    let verdict = inspect_off_thread(body.clone(), content_type.clone()).await?;
+    let idempotency_key = request_key(
+        verdict.idempotency_key.as_deref(),
+        headers.iter().map(|(name, value)| (name.as_str(), value.as_slice())),
+    );
+    let path = match parts.uri.path() {
+        "" => parts
+            .uri
+            .authority()
+            .map(|authority| authority.to_string())
+            .unwrap_or_default(),
+        path => path.to_owned(),
+    };
+
+    let summary = state
+        .store
+        .insert(NewRequest {
+            received_at_ms,
+            method: parts.method.as_str().to_owned(),
+            path,
+            query: parts.uri.query().unwrap_or_default().to_owned(),
+            headers,
+            remote_addr: remote.to_string(),
+            content_type,
+            body,
+            verdict,
+            idempotency_key,
+        })
+        .await?;
+    tracing::info!(
+        id = summary.id,
+        method = %summary.method,
+        path = %summary.path,
+        size = summary.body_size,
+        envelope = summary.envelope.map(|envelope| envelope.as_str()).unwrap_or("none"),
+        valid = ?summary.valid,
+        duplicate_of = ?summary.duplicate_of,
+        "captured"
+    );
+
+    let status = state.config.response_status;
+    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        return Ok(empty(status));
+    }
+    Ok(json(
+        status,
+        &serde_json::json!({ "id": summary.id, "duplicate_of": summary.duplicate_of }),
+    ))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes and bodies slower than the body timeout.
+async fn read_body(body: Incoming, limit: u64, state: &AppState) -> Result<Bytes, ApiError> {
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    let collected = tokio::time::timeout(
+        state.config.limits.body_timeout,
+        Limited::new(body, limit_usize).collect(),
+    )
+    .await
+    .map_err(|_| ApiError::BodyTimeout)?;
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
+        Err(error) => Err(ApiError::BadRequest(format!("the body could not be read: {error}"))),
+    }
+}
+
+async fn inspect_off_thread(body: Bytes, content_type: Option<String>) -> Result<Verdict, ApiError> {
+    if body.len() <= INLINE_INSPECTION_LIMIT {
+        return Ok(inspect(&body, content_type.as_deref()));
+    }
+    tokio::task::spawn_blocking(move || inspect(&body, content_type.as_deref()))
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))
+}

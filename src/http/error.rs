@@ -1,0 +1,74 @@
+//! The one error type at the HTTP boundary: 4xx for what the sender did, 503/507 for storage that cannot write
+//! right now, and an opaque 500 for what went wrong inside, with the cause in the log.
+
+use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use hyper::{Response, StatusCode};
+
+use super::response::{Body, json};
+use crate::store::StoreError;
+
+/// Why a request could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method {method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: &'static str },
+    #[error("body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("the body did not arrive in time")]
+    BodyTimeout,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Store(StoreError::Busy | StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(StoreError::Full) => StatusCode::INSUFFICIENT_STORAGE,
+            ApiError::Store(StoreError::Failed(_)) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The response: `{"error": "..."}` with the status, and `Allow` or `Retry-After` where they apply.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Store(StoreError::Failed(cause)) => {
+                tracing::error!(error = %cause, "internal error");
+                "internal error; see hookscope's log".to_owned()
+            }
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                "internal error; see hookscope's log".to_owned()
+            }
+            ApiError::Store(StoreError::Busy) => "the database is busy; nothing was stored, try again".to_owned(),
+            ApiError::Store(StoreError::Full) => "the disk is full; nothing was stored".to_owned(),
+            ApiError::Store(StoreError::Closed) => "hookscope is shutting down; nothing was stored".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response = json(status, &serde_json::json!({ "error": message }));
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::MethodNotAllowed { allow, .. } => {
+                headers.insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Store(StoreError::Busy | StoreError::Full | StoreError::Closed) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

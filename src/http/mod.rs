@@ -1,0 +1,84 @@
+//! The HTTP side: one entry point that routes a request to capture, the JSON API, or the inspector page.
+//! Everything under `/_/` belongs to hookscope; everything else (but the page at `/`) is captured.
+
+mod api;
+mod capture;
+mod error;
+mod page;
+pub mod response;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+use response::{Body, harden, json};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    /// Cancelled when the server begins to shut down, so long-lived responses (the live stream) end and let
+    /// their connections close.
+    pub shutdown: CancellationToken,
+}
+
+/// Serves one request.
+pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+    let path = request.uri().path();
+    let is_page = path == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
+    if !is_page && !path.starts_with("/_/") {
+        return capture::capture(&state, request, remote)
+            .await
+            .unwrap_or_else(ApiError::into_response);
+    }
+    let mut response = route_inspector(&state, &request)
+        .await
+        .unwrap_or_else(ApiError::into_response);
+    harden(&mut response);
+    response
+}
+
+/// Routes the page and everything under `/_/`.
+async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    let method = request.method().clone();
+    let path = request.uri().path();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let reading = matches!(method, Method::GET | Method::HEAD);
+    let not_allowed = |allow: &'static str| ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        allow,
+    };
+    match segments.as_slice() {
+        [""] => Ok(page::index(state)),
+        ["_", "health"] if reading => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
+        ["_", "health"] => Err(not_allowed("GET, HEAD")),
+        ["_", "api", "requests"] => match method {
+            Method::GET | Method::HEAD => api::list(state, request.uri().query()).await,
+            Method::DELETE => api::clear(state).await,
+            _ => Err(not_allowed("GET, HEAD, DELETE")),
+        },
+        ["_", "api", "requests", id] => {
+            let id = api::parse_id(id)?;
+            match method {
+                Method::GET | Method::HEAD => api::detail(state, id).await,
+                Method::DELETE => api::delete(state, id).await,
+                _ => Err(not_allowed("GET, HEAD, DELETE")),
+            }
+        }
+        ["_", "api", "requests", id, "body"] if reading => api::raw_body(state, api::parse_id(id)?).await,
+        ["_", "api", "requests", _, "body"] => Err(not_allowed("GET, HEAD")),
+        ["_", "api", "stats"] if reading => api::stats(state).await,
+        ["_", "api", "stats"] => Err(not_allowed("GET, HEAD")),
+        _ => Err(ApiError::NotFound(format!(
+            "{path} is not part of hookscope's API; paths under /_/ are reserved and never captured"
+        ))),
+    }
+}

@@ -1,0 +1,102 @@
+//! The `hookscope` binary: parse the command line, start, print where to look, run until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hookscope::cli::Cli;
+use hookscope::config::Config;
+use hookscope::startup::Application;
+use hookscope::store::Location;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let args = Cli::parse().into_serve_args();
+    let config = match Config::from_args(args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("hookscope: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("hookscope: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let database = match &config.store.location {
+        Location::File(path) => path.display().to_string(),
+        Location::Temporary => "a temporary database (removed at exit)".to_owned(),
+    };
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("hookscope: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print_banner(app.local_addr(), &database);
+    app.run_until(stop_signal()).await;
+    ExitCode::SUCCESS
+}
+
+/// Where to look and a ready-to-paste first webhook.
+fn print_banner(addr: SocketAddr, database: &str) {
+    let base = base_url(addr);
+    println!("hookscope is listening on {base}");
+    println!("  inspector: {base}/");
+    println!("  database:  {database}");
+    println!("Send a first webhook:");
+    println!(
+        "  curl -X POST {base}/hooks/demo -H 'Content-Type: application/json' \
+         -d '{{\"event\":\"invoices.created\",\"message\":\"Invoice created successfully.\",\
+         \"idempotency_key\":\"26053e97-f78a-4d25-a519-4eed22ba5c41\",\"environment\":\"staging\",\
+         \"data\":{{\"id\":1}}}}'"
+    );
+}
+
+/// The URL a person on this machine opens: an unspecified address (0.0.0.0, ::) is reached via loopback.
+fn base_url(addr: SocketAddr) -> String {
+    let host = match addr {
+        SocketAddr::V4(v4) if v4.ip().is_unspecified() => "127.0.0.1".to_owned(),
+        SocketAddr::V4(v4) => v4.ip().to_string(),
+        SocketAddr::V6(v6) if v6.ip().is_unspecified() => "[::1]".to_owned(),
+        SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("stopping: finishing in-flight requests");
+}

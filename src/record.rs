@@ -1,0 +1,147 @@
+//! The records hookscope keeps: what capture hands to the store, and the summaries and details the store hands
+//! back to the API and the live stream.
+
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::envelope::{BodyKind, Envelope, Finding, Verdict};
+
+/// One captured request, inspected and ready to store.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// Milliseconds since the Unix epoch, UTC.
+    pub received_at_ms: i64,
+    /// The method exactly as sent.
+    pub method: String,
+    /// The path, percent-encoding untouched.
+    pub path: String,
+    /// The raw query string without `?`; empty when there is none.
+    pub query: String,
+    /// Every header in the order received for each name, values as raw bytes.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The peer's socket address.
+    pub remote_addr: String,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body exactly as received.
+    pub body: Bytes,
+    /// What the envelope check found.
+    pub verdict: Verdict,
+    /// The idempotency key, from the body or a header.
+    pub idempotency_key: Option<Vec<u8>>,
+}
+
+/// The short form of a stored request, as the list API and the live stream show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Monotonically increasing; never reused, even after deletes.
+    pub id: i64,
+    /// RFC 3339, UTC, millisecond precision.
+    pub received_at: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub body_size: i64,
+    /// `empty`, `json`, `text` or `binary`: how a viewer should show the body.
+    pub body_kind: BodyKind,
+    pub envelope: Option<Envelope>,
+    pub valid: Option<bool>,
+    pub event: Option<String>,
+    pub error_count: i64,
+    pub warning_count: i64,
+    pub idempotency_key: Option<String>,
+    /// The id of the first request that carried the same idempotency key.
+    pub duplicate_of: Option<i64>,
+}
+
+/// A stored request in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detail {
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// `[name, value]` pairs; values that are not UTF-8 are decoded as ISO-8859-1.
+    pub headers: Vec<(String, String)>,
+    pub remote_addr: String,
+    /// The body as text, when it is valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body in standard base64, when it is not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
+impl Detail {
+    /// Builds the detail view from stored parts, choosing text or base64 for the body.
+    pub fn new(
+        summary: Summary,
+        headers: Vec<(String, Vec<u8>)>,
+        remote_addr: String,
+        body: Vec<u8>,
+        errors: Vec<Finding>,
+        warnings: Vec<Finding>,
+    ) -> Detail {
+        let (body, body_base64) = match String::from_utf8(body) {
+            Ok(text) => (Some(text), None),
+            Err(not_text) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(not_text.as_bytes())),
+            ),
+        };
+        Detail {
+            summary,
+            headers: headers
+                .into_iter()
+                .map(|(name, value)| (name, header_text(&value)))
+                .collect(),
+            remote_addr,
+            body,
+            body_base64,
+            errors,
+            warnings,
+        }
+    }
+}
+
+/// Header bytes as text: UTF-8 when they are, otherwise ISO-8859-1 (one character per byte, as HTTP has always
+/// allowed), so that no byte is replaced by U+FFFD and nothing is lost.
+pub fn header_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(text) => text.to_owned(),
+        Err(_) => value.iter().map(|&byte| char::from(byte)).collect(),
+    }
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC with exactly three fraction digits.
+pub fn format_timestamp(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The current time in milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_three_fraction_digits() {
+        assert_eq!(format_timestamp(1_795_342_530_123), "2026-11-22T10:15:30.123Z");
+        assert_eq!(format_timestamp(1_795_342_530_000), "2026-11-22T10:15:30.000Z");
+    }
+
+    #[test]
+    fn non_utf8_header_bytes_read_as_latin1() {
+        assert_eq!(header_text(b"caf\xe9"), "café");
+        assert_eq!(header_text("café".as_bytes()), "café");
+        assert!(!header_text(b"\xff\xfe").contains('\u{fffd}'));
+    }
+}

@@ -1,0 +1,85 @@
+//! The accept loop: one task per connection, HTTP/1.1 with hyper, a cap on open connections, and a graceful
+//! shutdown that stops accepting, ends live streams, and lets in-flight requests finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::http::{AppState, handle};
+
+/// How long in-flight requests get to finish once shutdown begins; a capture normally answers in milliseconds,
+/// so this only matters for a stalled sender, which is then cut off.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Headers must arrive within this time of the connection opening or of the previous response; without it a
+/// slowloris sender holds a connection forever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// At most this many connections are open at once: enough for 1,000 live-stream viewers plus a load of senders,
+/// far below the file-descriptor limits of a default system.
+const MAX_CONNECTIONS: usize = 2048;
+
+/// Serves `listener` until `shutdown` completes, then drains: live streams end, in-flight requests get
+/// [`SHUTDOWN_GRACE`] to finish.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Usually out of file descriptors; back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+        let state = state.clone();
+        let service = service_fn(move |request| {
+            let state = state.clone();
+            async move { Ok::<_, Infallible>(handle(state, request, remote).await) }
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %remote, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+
+    drop(listener);
+    state.shutdown.cancel();
+    tokio::select! {
+        () = graceful.shutdown() => tracing::debug!("all connections closed"),
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("some connections did not finish in time"),
+    }
+}

@@ -1,0 +1,81 @@
+//! Building the application: open the store, bind the listener, and run until told to stop. Tests build it
+//! with port 0 and a temporary database; `main` builds it from the command line.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::server;
+use crate::store::{OpenError, Store};
+
+/// Why hookscope could not start; each reads as one sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {}", describe_bind_error(.source))]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] OpenError),
+}
+
+fn describe_bind_error(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => "the address is already in use (is another hookscope running?)".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".into(),
+        std::io::ErrorKind::AddrNotAvailable => "the address is not one of this machine's".into(),
+        _ => error.to_string(),
+    }
+}
+
+/// A bound, ready-to-run hookscope.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store and binds the listener.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let store = Store::open(&config.store)?;
+        let listener = match TcpListener::bind(config.listen).await {
+            Ok(listener) => listener,
+            Err(source) => {
+                store.close().await;
+                return Err(StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                });
+            }
+        };
+        Ok(Application {
+            listener,
+            state: AppState {
+                store,
+                config: Arc::new(config),
+                shutdown: CancellationToken::new(),
+            },
+        })
+    }
+
+    /// The address actually bound (the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        // A bound listener always has a local address; fall back to the configured one all the same.
+        self.listener.local_addr().unwrap_or(self.state.config.listen)
+    }
+
+    /// The store, for callers that want to look at what was captured.
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains connections and closes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let store = self.state.store.clone();
+        server::run(self.listener, self.state, shutdown).await;
+        store.close().await;
+    }
+}

@@ -1,0 +1,284 @@
+//! Storage: one SQLite file in WAL mode. A single writer thread owns the write connection and commits whatever is
+//! waiting as one transaction (group commit), so concurrent senders share an fsync instead of queueing for one
+//! each. Reads go through a small pool of read-only connections on blocking threads; no async task ever holds a
+//! connection across an `.await`. Every committed change is announced on a bounded broadcast feed.
+
+mod headers_codec;
+mod queries;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use queries::{EnvelopeFilter, ListQuery, Page, Stats, StoredBody};
+pub use schema::{Durability, STARTUP_LOCK_WAIT};
+
+use crate::record::{Detail, NewRequest, Summary};
+
+/// How many commands may wait for the writer. Senders beyond it wait for room (backpressure), so memory stays
+/// bounded however fast requests arrive; 4096 is several batches' worth at full speed.
+const WRITER_QUEUE: usize = 4096;
+
+/// How many changes the live feed keeps for a slow subscriber before that subscriber is told it lagged. At 1k
+/// captures a second this is about a second of slack; a viewer further behind resyncs from the store.
+pub const CHANGE_FEED_CAPACITY: usize = 1024;
+
+/// How many read connections run at once; reads are short, and the machine this targets has two cores.
+const READERS: u32 = 4;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A file, created if missing.
+    File(PathBuf),
+    /// A throwaway database in a temporary directory, removed when hookscope stops.
+    Temporary,
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub location: Location,
+    pub durability: Durability,
+    /// Keep only this many of the newest requests; `None` keeps everything.
+    pub keep: Option<u64>,
+}
+
+/// Why the store could not be opened; each reads as one sentence for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the folder {dir} for the database: {source}")]
+    CreateDir { dir: String, source: std::io::Error },
+    #[error("{path} is a folder, not a database file")]
+    IsDirectory { path: String },
+    #[error("{path} is not a SQLite database, so hookscope left it untouched; choose another file with --db")]
+    NotSqlite { path: String },
+    #[error(
+        "{path} is a SQLite database written by another program, so hookscope left it untouched; choose another file with --db"
+    )]
+    Foreign { path: String },
+    #[error("{path} was written by a newer hookscope (schema version {found}; this one knows up to {known})")]
+    TooNew { path: String, found: i64, known: i64 },
+    #[error("{path} is locked by another process (waited {} s); stop that process or choose another file with --db", waited.as_secs())]
+    Locked { path: String, waited: Duration },
+    #[error("{path} is read-only; hookscope needs to write to its database")]
+    ReadOnly { path: String },
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("cannot open the database {path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error("cannot open read connections to {path}: {source}")]
+    Pool { path: String, source: r2d2::Error },
+    #[error("cannot create a temporary database: {0}")]
+    Temporary(std::io::Error),
+    #[error("cannot start the database writer: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Why a store operation failed while running.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds a lock on the database; the operation may succeed later.
+    #[error("the database is locked by another process")]
+    Busy,
+    /// The disk (or the database's size limit) is full.
+    #[error("the database is full")]
+    Full,
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    /// Anything else; the cause is logged where it happened.
+    #[error("database error: {0}")]
+    Failed(Arc<anyhow::Error>),
+}
+
+impl StoreError {
+    fn failed(error: impl Into<anyhow::Error>) -> StoreError {
+        StoreError::Failed(Arc::new(error.into()))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        match error.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
+            Some(ErrorCode::DiskFull) => StoreError::Full,
+            _ => StoreError::failed(error),
+        }
+    }
+}
+
+/// A change committed to the store, as announced on the live feed.
+#[derive(Debug)]
+pub enum Change {
+    /// A request was captured; `json` is its summary, serialized once for every subscriber.
+    Inserted { id: i64, json: String },
+    /// One request was deleted.
+    Deleted { id: i64 },
+    /// Every request was deleted.
+    Cleared,
+    /// Retention removed every request up to and including `through`.
+    Evicted { through: i64 },
+}
+
+/// A cheap-to-clone handle to the store.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Commands for the writer thread, which owns the only write connection.
+    commands: mpsc::Sender<writer::Command>,
+    /// Read-only connections, used from blocking threads only.
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    /// Where committed changes are announced.
+    changes: broadcast::Sender<Arc<Change>>,
+    /// The writer thread, joined on close.
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Keeps a temporary database's directory alive until the store is dropped.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl Store {
+    /// Opens the store: checks and migrates the file, then starts the writer thread and the read pool.
+    pub fn open(options: &StoreOptions) -> Result<Store, OpenError> {
+        let (path, temporary) = match &options.location {
+            Location::File(path) => (path.clone(), None),
+            Location::Temporary => {
+                let dir = tempfile::Builder::new()
+                    .prefix("hookscope-")
+                    .tempdir()
+                    .map_err(OpenError::Temporary)?;
+                (dir.path().join("hookscope.db"), Some(dir))
+            }
+        };
+        let write_connection = schema::open_writer(&path, options.durability)?;
+        let readers = read_pool(&path)?;
+        let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
+        let (commands, receiver) = mpsc::channel(WRITER_QUEUE);
+        let writer = writer::Writer::new(write_connection, changes.clone(), options.keep).map_err(|source| {
+            OpenError::Sqlite {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        let thread = std::thread::Builder::new()
+            .name("hookscope-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(OpenError::Thread)?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                commands,
+                readers,
+                changes,
+                writer: Mutex::new(Some(thread)),
+                _temporary: temporary,
+            }),
+        })
+    }
+
+    /// Stores a request; returns once it is committed, with its summary (id and duplicate flag included).
+    pub async fn insert(&self, request: NewRequest) -> Result<Summary, StoreError> {
+        self.command(|reply| writer::Command::Insert(Box::new(request), reply))
+            .await
+    }
+
+    /// Deletes one request; `false` when there was no such request.
+    pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
+        self.command(|reply| writer::Command::Delete(id, reply)).await
+    }
+
+    /// Deletes every request and forgets every idempotency key.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        self.command(writer::Command::Clear).await
+    }
+
+    /// A page of summaries, newest first.
+    pub async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
+        self.read(move |conn| queries::list(conn, &query)).await
+    }
+
+    /// Summaries with ids above `after`, oldest first, at most `limit`.
+    pub async fn since(&self, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
+        self.read(move |conn| queries::since(conn, after, limit)).await
+    }
+
+    /// One request in full.
+    pub async fn get(&self, id: i64) -> Result<Option<Detail>, StoreError> {
+        self.read(move |conn| queries::detail(conn, id)).await
+    }
+
+    /// One request's raw body and content type.
+    pub async fn body(&self, id: i64) -> Result<Option<StoredBody>, StoreError> {
+        self.read(move |conn| queries::body(conn, id)).await
+    }
+
+    /// Totals for the stats API and the booth view.
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        self.read(queries::stats).await
+    }
+
+    /// Subscribes to committed changes. A subscriber that falls more than [`CHANGE_FEED_CAPACITY`] behind is told
+    /// it lagged and must catch up from the store.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.shared.changes.subscribe()
+    }
+
+    /// Finishes queued writes, checkpoints the WAL and stops the writer. Later writes fail with `Closed`.
+    pub async fn close(&self) {
+        // The writer may already be gone if a previous close ran; then there is nothing to send to.
+        let _ = self.shared.commands.send(writer::Command::Shutdown).await;
+        let thread = self.shared.writer.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    async fn command<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> writer::Command,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.shared
+            .commands
+            .send(make(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.shared.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.get().map_err(StoreError::failed)?;
+            work(&conn)
+        })
+        .await
+        .map_err(StoreError::failed)?
+    }
+}
+
+fn read_pool(path: &Path) -> Result<r2d2::Pool<SqliteConnectionManager>, OpenError> {
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .with_init(schema::configure_reader);
+    r2d2::Pool::builder()
+        .max_size(READERS)
+        .min_idle(Some(1))
+        .build(manager)
+        .map_err(|source| OpenError::Pool {
+            path: path.display().to_string(),
+            source,
+        })
+}

@@ -1,0 +1,260 @@
+//! Read queries: pages of summaries with filters, one request in full, its raw body, and totals. Every filter
+//! is served by an index that ends in `id`, so a page reads only the rows it returns.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+use serde::Serialize;
+
+use super::{StoreError, headers_codec};
+use crate::envelope::{BodyKind, Envelope, Finding};
+use crate::record::{Detail, Summary, format_timestamp, header_text};
+
+/// Which envelope a listed request must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvelopeFilter {
+    Is(Envelope),
+    /// Requests that matched no envelope.
+    None,
+}
+
+/// A page request for the list, with its filters; every filter is optional and they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub limit: usize,
+    /// Only requests with a smaller id (exclusive).
+    pub before: Option<i64>,
+    pub method: Option<String>,
+    /// A plain string prefix of the path.
+    pub path_prefix: Option<String>,
+    pub envelope: Option<EnvelopeFilter>,
+    pub valid: Option<bool>,
+    /// `Some(true)`: duplicates only; `Some(false)`: first sightings and key-less requests only.
+    pub duplicate: Option<bool>,
+    pub event: Option<String>,
+    /// A case-insensitive substring of path, query or body text.
+    pub text: Option<String>,
+}
+
+/// One page of the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub requests: Vec<Summary>,
+    /// Pass as `before` for the next (older) page; `None` when nothing older matches.
+    pub next_before: Option<i64>,
+}
+
+/// A request's raw body.
+#[derive(Debug, Clone)]
+pub struct StoredBody {
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Totals over the whole store.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub total: i64,
+    pub by_envelope: BTreeMap<String, i64>,
+    pub valid: i64,
+    pub invalid: i64,
+    pub duplicates: i64,
+    /// Requests per event name.
+    pub by_event: BTreeMap<String, i64>,
+}
+
+const SUMMARY_COLUMNS: &str = "r.id, r.received_at, r.method, r.path, r.query, r.content_type, r.body_size, \
+     r.body_kind, r.envelope, r.valid, r.event, r.error_count, r.warning_count, r.idempotency_key, r.duplicate_of";
+
+/// Number of columns in [`SUMMARY_COLUMNS`]; detail columns follow them.
+const SUMMARY_WIDTH: usize = 15;
+
+fn summary_from_row(row: &Row) -> rusqlite::Result<Summary> {
+    let envelope: Option<String> = row.get(8)?;
+    let body_kind: String = row.get(7)?;
+    let key: Option<Vec<u8>> = row.get(13)?;
+    Ok(Summary {
+        id: row.get(0)?,
+        received_at: format_timestamp(row.get(1)?),
+        method: row.get(2)?,
+        path: row.get(3)?,
+        query: row.get(4)?,
+        content_type: row.get(5)?,
+        body_size: row.get(6)?,
+        body_kind: BodyKind::from_name(&body_kind),
+        envelope: envelope.as_deref().and_then(Envelope::from_name),
+        valid: row.get(9)?,
+        event: row.get(10)?,
+        error_count: row.get(11)?,
+        warning_count: row.get(12)?,
+        idempotency_key: key.as_deref().map(header_text),
+        duplicate_of: row.get(14)?,
+    })
+}
+
+/// Collects a statement's parameters and hands out their `?N` placeholders.
+#[derive(Default)]
+struct Binds(Vec<SqlValue>);
+
+impl Binds {
+    fn bind(&mut self, value: impl Into<SqlValue>) -> String {
+        self.0.push(value.into());
+        format!("?{}", self.0.len())
+    }
+}
+
+pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreError> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut binds = Binds::default();
+    let mut join = "";
+    if let Some(before) = query.before {
+        conditions.push(format!("r.id < {}", binds.bind(before)));
+    }
+    if let Some(method) = &query.method {
+        conditions.push(format!("r.method = {}", binds.bind(method.clone())));
+    }
+    if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
+        // A range rather than LIKE, so the path index serves it and `%`/`_` in the prefix mean themselves.
+        let low = binds.bind(prefix.clone());
+        let high = binds.bind(format!("{prefix}\u{10FFFF}"));
+        conditions.push(format!("r.path >= {low} AND r.path < {high}"));
+    }
+    match query.envelope {
+        Some(EnvelopeFilter::Is(envelope)) => {
+            conditions.push(format!("r.envelope = {}", binds.bind(envelope.as_str().to_owned())));
+        }
+        Some(EnvelopeFilter::None) => conditions.push("r.envelope IS NULL".into()),
+        None => {}
+    }
+    if let Some(valid) = query.valid {
+        conditions.push(format!("r.valid = {}", binds.bind(i64::from(valid))));
+    }
+    match query.duplicate {
+        Some(true) => conditions.push("r.duplicate_of IS NOT NULL".into()),
+        Some(false) => conditions.push("r.duplicate_of IS NULL".into()),
+        None => {}
+    }
+    if let Some(event) = &query.event {
+        conditions.push(format!("r.event = {}", binds.bind(event.clone())));
+    }
+    if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
+        join = " JOIN payloads p ON p.id = r.id";
+        let needle = binds.bind(text.to_lowercase());
+        conditions.push(format!(
+            "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
+              OR instr(lower(CAST(p.body AS TEXT)), {needle}))"
+        ));
+    }
+    let where_clause = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let limit = binds.bind(i64::try_from(query.limit + 1).unwrap_or(i64::MAX));
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM requests r{join}{where_clause} ORDER BY r.id DESC LIMIT {limit}");
+
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut requests = statement
+        .query_map(params_from_iter(binds.0), summary_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_before = if requests.len() > query.limit {
+        requests.truncate(query.limit);
+        requests.last().map(|summary| summary.id)
+    } else {
+        None
+    };
+    Ok(Page { requests, next_before })
+}
+
+pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM requests r WHERE r.id > ?1 ORDER BY r.id LIMIT ?2");
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement
+        .query_map([after, limit], summary_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, StoreError> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, r.remote_addr, p.headers, p.findings, p.body
+         FROM requests r JOIN payloads p ON p.id = r.id WHERE r.id = ?1"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let found = statement
+        .query_row([id], |row| {
+            let summary = summary_from_row(row)?;
+            let remote_addr: String = row.get(SUMMARY_WIDTH)?;
+            let headers: Vec<u8> = row.get(SUMMARY_WIDTH + 1)?;
+            let findings: Option<String> = row.get(SUMMARY_WIDTH + 2)?;
+            let body: Vec<u8> = row.get(SUMMARY_WIDTH + 3)?;
+            Ok((summary, remote_addr, headers, findings, body))
+        })
+        .optional()?;
+    let Some((summary, remote_addr, headers, findings, body)) = found else {
+        return Ok(None);
+    };
+    let headers = headers_codec::decode(&headers)
+        .ok_or_else(|| StoreError::failed(anyhow::anyhow!("stored headers of request {id} are damaged")))?;
+    let (errors, warnings) = match findings {
+        Some(text) => {
+            let stored: StoredFindings = serde_json::from_str(&text).map_err(StoreError::failed)?;
+            (stored.errors, stored.warnings)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(Some(Detail::new(summary, headers, remote_addr, body, errors, warnings)))
+}
+
+#[derive(serde::Deserialize)]
+struct StoredFindings {
+    errors: Vec<Finding>,
+    warnings: Vec<Finding>,
+}
+
+pub(super) fn body(conn: &Connection, id: i64) -> Result<Option<StoredBody>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT r.content_type, p.body FROM requests r JOIN payloads p ON p.id = r.id WHERE r.id = ?1",
+    )?;
+    let found = statement
+        .query_row([id], |row| {
+            Ok(StoredBody {
+                content_type: row.get(0)?,
+                bytes: row.get(1)?,
+            })
+        })
+        .optional()?;
+    Ok(found)
+}
+
+pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
+    let (total, valid, invalid, duplicates) = conn.query_row(
+        "SELECT count(*), count(CASE WHEN valid = 1 THEN 1 END), count(CASE WHEN valid = 0 THEN 1 END),
+                count(duplicate_of) FROM requests",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+    )?;
+    let mut by_envelope = BTreeMap::new();
+    let mut statement = conn.prepare_cached("SELECT envelope, count(*) FROM requests GROUP BY envelope")?;
+    for row in statement.query_map([], |row| Ok((row.get::<_, Option<String>>(0)?, row.get(1)?)))? {
+        let (envelope, count) = row?;
+        by_envelope.insert(envelope.unwrap_or_else(|| "none".into()), count);
+    }
+    let mut by_event = BTreeMap::new();
+    let mut statement =
+        conn.prepare_cached("SELECT event, count(*) FROM requests WHERE event IS NOT NULL GROUP BY event")?;
+    for row in statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))? {
+        let (event, count) = row?;
+        by_event.insert(event, count);
+    }
+    Ok(Stats {
+        total,
+        by_envelope,
+        valid,
+        invalid,
+        duplicates,
+        by_event,
+    })
+}

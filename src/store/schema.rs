@@ -1,0 +1,187 @@
+//! Opening the database file: refusing files that are not ours, creating and migrating the schema, and setting the
+//! pragmas every connection needs. The schema version lives in `PRAGMA user_version`.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::OpenError;
+
+/// Marks a SQLite file as hookscope's (`PRAGMA application_id`), so that another program's database is never
+/// mistaken for ours and migrated.
+pub const APPLICATION_ID: i32 = 0x486b_5370; // "HkSp"
+
+/// How long start-up waits for a database locked by another process before giving up.
+pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// How long a running writer or reader waits on a lock held by another process before reporting it busy. Short,
+/// because a sender is waiting for its answer meanwhile.
+pub const RUNNING_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Each migration takes the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE requests (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at     INTEGER NOT NULL,
+        method          TEXT    NOT NULL,
+        path            TEXT    NOT NULL,
+        query           TEXT    NOT NULL,
+        content_type    TEXT,
+        body_size       INTEGER NOT NULL,
+        body_kind       TEXT    NOT NULL,
+        envelope        TEXT,
+        valid           INTEGER,
+        event           TEXT,
+        error_count     INTEGER NOT NULL,
+        warning_count   INTEGER NOT NULL,
+        idempotency_key BLOB,
+        duplicate_of    INTEGER,
+        remote_addr     TEXT    NOT NULL
+    );
+    -- Bodies and headers live apart from the summaries so that list scans touch small rows only.
+    CREATE TABLE payloads (
+        id       INTEGER PRIMARY KEY,
+        headers  BLOB NOT NULL,
+        findings TEXT,
+        body     BLOB NOT NULL
+    );
+    CREATE TABLE idempotency_keys (
+        key      BLOB PRIMARY KEY,
+        first_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX requests_by_method    ON requests (method, id);
+    CREATE INDEX requests_by_path      ON requests (path, id);
+    CREATE INDEX requests_by_envelope  ON requests (envelope, id);
+    CREATE INDEX requests_by_valid     ON requests (valid, id);
+    CREATE INDEX requests_by_event     ON requests (event, id);
+    CREATE INDEX requests_by_duplicate ON requests (duplicate_of) WHERE duplicate_of IS NOT NULL;
+"#];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How much durability a commit buys; see `docs/design.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed request survives a power loss.
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of hookscope; a power loss may lose the last commits.
+    Normal,
+}
+
+/// Opens (creating if needed) the database at `path` for writing, checks it is ours, and migrates it.
+pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, OpenError> {
+    let shown = path.display().to_string();
+    refuse_foreign_file(path)?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+            dir: dir.display().to_string(),
+            source,
+        })?;
+    }
+
+    let sqlite = |source: rusqlite::Error| classify(&shown, source);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(STARTUP_LOCK_WAIT).map_err(sqlite)?;
+    if conn.is_readonly(rusqlite::MAIN_DB).map_err(sqlite)? {
+        return Err(OpenError::ReadOnly { path: shown });
+    }
+
+    let application_id: i32 = conn
+        .query_row("PRAGMA application_id", [], |row| row.get(0))
+        .map_err(sqlite)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(sqlite)?;
+    let objects: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+        .map_err(sqlite)?;
+    let fresh = application_id == 0 && version == 0 && objects == 0;
+    if !fresh && application_id != APPLICATION_ID {
+        return Err(OpenError::Foreign { path: shown });
+    }
+    if version > LATEST_VERSION {
+        return Err(OpenError::TooNew {
+            path: shown,
+            found: version,
+            known: LATEST_VERSION,
+        });
+    }
+
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
+    set_durability(&conn, durability).map_err(sqlite)?;
+    migrate(&mut conn, version).map_err(sqlite)?;
+    conn.busy_timeout(RUNNING_LOCK_WAIT).map_err(sqlite)?;
+    Ok(conn)
+}
+
+/// The settings every read connection needs.
+pub fn configure_reader(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(RUNNING_LOCK_WAIT)?;
+    conn.pragma_update(None, "query_only", true)
+}
+
+fn set_durability(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    let level = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)
+}
+
+fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    if from == LATEST_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", i64::try_from(index + 1).unwrap_or(i64::MAX))?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.commit()
+}
+
+/// Refuses a non-empty file that does not start with SQLite's magic header, before SQLite touches it.
+fn refuse_foreign_file(path: &Path) -> Result<(), OpenError> {
+    let shown = path.display().to_string();
+    let Ok(metadata) = fs::metadata(path) else {
+        return Ok(());
+    };
+    if metadata.is_dir() {
+        return Err(OpenError::IsDirectory { path: shown });
+    }
+    if metadata.len() == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 16];
+    let read = fs::File::open(path).and_then(|mut file| file.read_exact(&mut header));
+    match read {
+        Ok(()) if &header == b"SQLite format 3\0" => Ok(()),
+        Ok(()) => Err(OpenError::NotSqlite { path: shown }),
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => Err(OpenError::NotSqlite { path: shown }),
+        Err(source) => Err(OpenError::Io { path: shown, source }),
+    }
+}
+
+/// Turns a SQLite error met while opening into the sentence a user needs.
+fn classify(path: &str, source: rusqlite::Error) -> OpenError {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => OpenError::Locked {
+            path: path.to_owned(),
+            waited: STARTUP_LOCK_WAIT,
+        },
+        Some(ErrorCode::ReadOnly) => OpenError::ReadOnly { path: path.to_owned() },
+        Some(ErrorCode::NotADatabase) => OpenError::NotSqlite { path: path.to_owned() },
+        _ => OpenError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}

@@ -1,0 +1,283 @@
+//! The writer thread: the only owner of the write connection. It takes every command waiting in its queue, runs
+//! them in one transaction, commits once, announces the changes, and only then answers the senders, so a reply
+//! always means "on disk". It never waits on a timer: an empty queue blocks, a busy one is drained.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::{Change, StoreError, headers_codec};
+use crate::record::{NewRequest, Summary, format_timestamp, header_text};
+
+/// The most commands one transaction takes. Large enough to share an fsync among every waiting sender at full
+/// load, small enough that one commit's latency stays in the low milliseconds.
+const MAX_BATCH: usize = 512;
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// What the writer can be asked to do.
+pub(super) enum Command {
+    Insert(Box<NewRequest>, Reply<Summary>),
+    Delete(i64, Reply<bool>),
+    Clear(Reply<()>),
+    /// Finish what is queued before it, checkpoint, and stop.
+    Shutdown,
+}
+
+/// What a command did inside the transaction, held until the commit.
+enum Done {
+    Inserted(Box<Summary>),
+    Deleted(bool),
+    Cleared,
+    Stopping,
+}
+
+/// The state the writer thread owns.
+pub(super) struct Writer {
+    conn: Connection,
+    changes: broadcast::Sender<Arc<Change>>,
+    keep: Option<u64>,
+    /// How many requests are stored, tracked here so retention needs no count query per batch.
+    stored: u64,
+}
+
+impl Writer {
+    pub(super) fn new(
+        conn: Connection,
+        changes: broadcast::Sender<Arc<Change>>,
+        keep: Option<u64>,
+    ) -> rusqlite::Result<Writer> {
+        let stored: i64 = conn.query_row("SELECT count(*) FROM requests", [], |row| row.get(0))?;
+        Ok(Writer {
+            conn,
+            changes,
+            keep,
+            stored: u64::try_from(stored).unwrap_or(0),
+        })
+    }
+
+    /// Serves commands until `Shutdown` arrives or every sender is gone.
+    pub(super) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = commands.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            let stop = batch.iter().any(|command| matches!(command, Command::Shutdown));
+            self.apply(&mut batch);
+            if stop {
+                break;
+            }
+        }
+        commands.close();
+        self.finish();
+    }
+
+    /// Runs a batch in one transaction and answers each command after the commit.
+    fn apply(&mut self, batch: &mut Vec<Command>) {
+        let mut changes = Vec::with_capacity(batch.len());
+        match self.transaction(batch, &mut changes) {
+            Ok(done) => {
+                for change in changes {
+                    // A send fails only when nobody listens, which is fine.
+                    let _ = self.changes.send(Arc::new(change));
+                }
+                // A sender that stopped waiting (its connection closed) no longer needs its answer.
+                for (command, done) in batch.drain(..).zip(done) {
+                    match (command, done) {
+                        (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
+                        (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
+                        (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
+                        _ => {}
+                    }
+                }
+            }
+            Err(error) => {
+                let error = StoreError::from(error);
+                tracing::error!(%error, "a write batch failed; nothing in it was stored");
+                for command in batch.drain(..) {
+                    match command {
+                        Command::Insert(_, reply) => drop(reply.send(Err(error.clone()))),
+                        Command::Delete(_, reply) => drop(reply.send(Err(error.clone()))),
+                        Command::Clear(reply) => drop(reply.send(Err(error.clone()))),
+                        Command::Shutdown => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies every command of the batch in one transaction; returns what each did, in order, once committed.
+    /// Changes are collected for announcement only when someone listens.
+    fn transaction(&mut self, batch: &[Command], changes: &mut Vec<Change>) -> rusqlite::Result<Vec<Done>> {
+        let announce = self.changes.receiver_count() > 0;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut stored = self.stored;
+        let mut done = Vec::with_capacity(batch.len());
+        for command in batch {
+            match command {
+                Command::Insert(request, _) => {
+                    let summary = insert(&tx, request)?;
+                    stored += 1;
+                    if announce {
+                        let json = serde_json::to_string(&summary).unwrap_or_default();
+                        changes.push(Change::Inserted { id: summary.id, json });
+                    }
+                    done.push(Done::Inserted(Box::new(summary)));
+                }
+                Command::Delete(id, _) => {
+                    let removed = tx
+                        .prepare_cached("DELETE FROM requests WHERE id = ?1")?
+                        .execute([*id])?
+                        > 0;
+                    tx.prepare_cached("DELETE FROM payloads WHERE id = ?1")?
+                        .execute([*id])?;
+                    if removed {
+                        stored = stored.saturating_sub(1);
+                        changes.push(Change::Deleted { id: *id });
+                    }
+                    done.push(Done::Deleted(removed));
+                }
+                Command::Clear(_) => {
+                    tx.execute_batch("DELETE FROM requests; DELETE FROM payloads; DELETE FROM idempotency_keys;")?;
+                    stored = 0;
+                    changes.push(Change::Cleared);
+                    done.push(Done::Cleared);
+                }
+                Command::Shutdown => done.push(Done::Stopping),
+            }
+        }
+        if let Some(keep) = self.keep
+            && stored > keep
+            && let Some(through) = evict(&tx, stored - keep)?
+        {
+            stored = keep;
+            changes.push(Change::Evicted { through });
+        }
+        tx.commit()?;
+        self.stored = stored;
+        if !announce {
+            changes.clear();
+        }
+        Ok(done)
+    }
+
+    /// Checkpoints the WAL into the main file so a stopped hookscope leaves one self-contained file.
+    fn finish(self) {
+        if let Err(error) = self
+            .conn
+            .execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
+        {
+            tracing::warn!(%error, "could not checkpoint the database on shutdown");
+        }
+        if let Err((_, error)) = self.conn.close() {
+            tracing::warn!(%error, "could not close the database cleanly");
+        }
+    }
+}
+
+/// Inserts one request, resolving its idempotency key against every key seen before.
+fn insert(tx: &Transaction, request: &NewRequest) -> rusqlite::Result<Summary> {
+    let verdict = &request.verdict;
+    let duplicate_of: Option<i64> = match &request.idempotency_key {
+        Some(key) => tx
+            .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key = ?1")?
+            .query_row([key], |row| row.get(0))
+            .optional()?,
+        None => None,
+    };
+    let error_count = i64::try_from(verdict.errors.len()).unwrap_or(i64::MAX);
+    let warning_count = i64::try_from(verdict.warnings.len()).unwrap_or(i64::MAX);
+    let body_size = i64::try_from(request.body.len()).unwrap_or(i64::MAX);
+    let envelope = verdict.envelope.map(|envelope| envelope.as_str());
+    tx.prepare_cached(
+        "INSERT INTO requests (received_at, method, path, query, content_type, body_size, body_kind, envelope,
+                               valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        request.received_at_ms,
+        request.method,
+        request.path,
+        request.query,
+        request.content_type,
+        body_size,
+        verdict.kind.as_str(),
+        envelope,
+        verdict.valid,
+        verdict.event,
+        error_count,
+        warning_count,
+        request.idempotency_key,
+        duplicate_of,
+        request.remote_addr,
+    ])?;
+    let id = tx.last_insert_rowid();
+    let findings = if verdict.errors.is_empty() && verdict.warnings.is_empty() {
+        None
+    } else {
+        serde_json::to_string(&serde_json::json!({
+            "errors": verdict.errors,
+            "warnings": verdict.warnings,
+        }))
+        .ok()
+    };
+    tx.prepare_cached("INSERT INTO payloads (id, headers, findings, body) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![
+            id,
+            headers_codec::encode(&request.headers),
+            findings,
+            &request.body[..],
+        ])?;
+    if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
+        tx.prepare_cached("INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)")?
+            .execute(params![key, id])?;
+    }
+
+    Ok(Summary {
+        id,
+        received_at: format_timestamp(request.received_at_ms),
+        method: request.method.clone(),
+        path: request.path.clone(),
+        query: request.query.clone(),
+        content_type: request.content_type.clone(),
+        body_size,
+        body_kind: verdict.kind,
+        envelope: verdict.envelope,
+        valid: verdict.valid,
+        event: verdict.event.clone(),
+        error_count,
+        warning_count,
+        idempotency_key: request.idempotency_key.as_deref().map(header_text),
+        duplicate_of,
+    })
+}
+
+/// Removes the `count` oldest requests, and the keys they introduced (a retention window forgets what fell out
+/// of it, so the key table stays bounded too). Returns the highest id removed.
+fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<i64>> {
+    let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
+    let through: Option<i64> = tx
+        .prepare_cached("SELECT id FROM requests ORDER BY id LIMIT 1 OFFSET ?1")?
+        .query_row([offset], |row| row.get(0))
+        .optional()?;
+    let Some(through) = through else {
+        return Ok(None);
+    };
+    tx.prepare_cached(
+        "DELETE FROM idempotency_keys WHERE key IN (
+             SELECT idempotency_key FROM requests
+             WHERE id <= ?1 AND idempotency_key IS NOT NULL AND duplicate_of IS NULL)",
+    )?
+    .execute([through])?;
+    tx.prepare_cached("DELETE FROM payloads WHERE id <= ?1")?
+        .execute([through])?;
+    tx.prepare_cached("DELETE FROM requests WHERE id <= ?1")?
+        .execute([through])?;
+    Ok(Some(through))
+}
