@@ -1,0 +1,240 @@
+//! The JSON API: paging, filters, details, raw bodies, deletes, stats and errors.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn list_pages_newest_first_with_exclusive_before() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        ids.push(app.post_json(&format!("/p/{n}"), "{}").await);
+    }
+    ids.reverse();
+    let first = app.get_json("/_/api/requests?limit=3", 200).await;
+    assert_eq!(ids_of(&first), ids[0..3]);
+    assert_eq!(first["next_before"], ids[2]);
+    let second = app
+        .get_json(&format!("/_/api/requests?limit=3&before={}", ids[2]), 200)
+        .await;
+    assert_eq!(ids_of(&second), ids[3..6]);
+    let third = app
+        .get_json(&format!("/_/api/requests?limit=3&before={}", ids[5]), 200)
+        .await;
+    assert_eq!(ids_of(&third), ids[6..7]);
+    assert_eq!(third["next_before"], Value::Null);
+    let exact = app.get_json("/_/api/requests?limit=7", 200).await;
+    assert_eq!(exact["next_before"], Value::Null, "no older record exists");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_filter_selects_what_it_names() {
+    let app = spawn_app().await;
+    let valid_channel = app
+        .post_json("/hooks/acme/invoices", &channel_event("invoices.created", "f1"))
+        .await;
+    let invalid_channel = app
+        .post_json("/hooks/acme/loans", &channel_event("loans.created", "f2"))
+        .await;
+    let entity = app.post_json("/crm", ENTITY_ACTION_SEED).await;
+    let duplicate = app
+        .post_json("/hooks/other", &channel_event("invoices.created", "f1"))
+        .await;
+    let text = app
+        .post_with("/plain", "text/plain", b"Needle in a HAYSTACK".to_vec(), &[])
+        .await;
+    let put = app
+        .client
+        .put(app.url("/hooks/put?token=NeedleQuery"))
+        .body("x")
+        .send()
+        .await
+        .expect("put")
+        .json::<Value>()
+        .await
+        .expect("json")["id"]
+        .as_i64()
+        .expect("id");
+
+    assert_eq!(app.list_ids("method=put").await, [put]);
+    assert_eq!(app.list_ids("path=/hooks/acme").await, [invalid_channel, valid_channel]);
+    assert_eq!(
+        app.list_ids("path=/hooks/").await,
+        [put, duplicate, invalid_channel, valid_channel]
+    );
+    assert_eq!(app.list_ids("envelope=entity_action").await, [entity]);
+    assert_eq!(
+        app.list_ids("envelope=channel_event").await,
+        [duplicate, invalid_channel, valid_channel]
+    );
+    assert_eq!(app.list_ids("envelope=none").await, [put, text]);
+    assert_eq!(app.list_ids("valid=false").await, [invalid_channel]);
+    assert_eq!(app.list_ids("valid=true").await, [duplicate, entity, valid_channel]);
+    assert_eq!(app.list_ids("duplicate=true").await, [duplicate]);
+    assert_eq!(app.list_ids("event=invoices.created").await, [duplicate, valid_channel]);
+    assert_eq!(app.list_ids("event=user.new").await, [entity]);
+    assert_eq!(app.list_ids("q=needle").await, [put, text]);
+    assert_eq!(app.list_ids("q=haystack").await, [text]);
+    assert_eq!(
+        app.list_ids("envelope=channel_event&valid=true&path=/hooks/acme").await,
+        [valid_channel]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn summary_has_every_documented_field() {
+    let app = spawn_app().await;
+    app.post_json("/s", CHANNEL_EVENT_SEED).await;
+    let page = app.get_json("/_/api/requests", 200).await;
+    let summary = page["requests"][0].as_object().expect("summary");
+    for field in [
+        "id",
+        "received_at",
+        "method",
+        "path",
+        "query",
+        "content_type",
+        "body_size",
+        "envelope",
+        "valid",
+        "event",
+        "error_count",
+        "idempotency_key",
+        "duplicate_of",
+    ] {
+        assert!(summary.contains_key(field), "summary lacks {field}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_with_a_json_error() {
+    let app = spawn_app().await;
+    for query in [
+        "valid=maybe",
+        "envelope=bogus",
+        "limit=0",
+        "limit=501",
+        "before=abc",
+        "duplicate=yes",
+    ] {
+        let error = app.get_json(&format!("/_/api/requests?{query}"), 400).await;
+        assert!(error["error"].as_str().is_some_and(|m| !m.is_empty()), "{query}");
+    }
+    app.get_json("/_/api/requests/abc", 400).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_on_get_delete_and_body() {
+    let app = spawn_app().await;
+    app.get_json("/_/api/requests/999", 404).await;
+    app.get_json("/_/api/requests/999/body", 404).await;
+    let delete = app
+        .client
+        .delete(app.url("/_/api/requests/999"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(delete.status(), 404);
+    let error: Value = delete.json().await.expect("JSON error");
+    assert!(error["error"].is_string());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_allow() {
+    let app = spawn_app().await;
+    let response = app.client.post(app.url("/_/api/requests")).send().await.expect("post");
+    assert_eq!(response.status(), 405);
+    assert!(response.headers()["allow"].to_str().unwrap_or_default().contains("GET"));
+    let error: Value = response.json().await.expect("JSON error");
+    assert!(error["error"].is_string());
+    let response = app.client.put(app.url("/_/api/stats")).send().await.expect("put");
+    assert_eq!(response.status(), 405);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn raw_body_is_a_download_never_a_page() {
+    let app = spawn_app().await;
+    let payload = b"<html><script>alert(1)</script></html>".to_vec();
+    let id = app.post_with("/html", "text/html", payload.clone(), &[]).await;
+    let response = app
+        .client
+        .get(app.url(&format!("/_/api/requests/{id}/body")))
+        .send()
+        .await
+        .expect("body");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("attachment")
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["content-security-policy"], "sandbox");
+    assert_eq!(response.bytes().await.expect("bytes").to_vec(), payload);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn delete_one_and_clear_all() {
+    let app = spawn_app().await;
+    let a = app.post_json("/a", "{}").await;
+    let b = app.post_json("/b", "{}").await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/_/api/requests/{a}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.list_ids("").await, [b]);
+    app.get_json(&format!("/_/api/requests/{a}"), 404).await;
+    let response = app
+        .client
+        .delete(app.url("/_/api/requests"))
+        .send()
+        .await
+        .expect("clear");
+    assert_eq!(response.status(), 204);
+    assert!(app.list_ids("").await.is_empty());
+    let c = app.post_json("/c", "{}").await;
+    assert!(c > b, "ids are never reused");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stats_count_envelopes_invalid_and_duplicates() {
+    let app = spawn_app().await;
+    app.post_json("/1", CHANNEL_EVENT_SEED).await;
+    app.post_json("/2", CHANNEL_EVENT_SEED).await;
+    app.post_json("/3", ENTITY_ACTION_SEED).await;
+    app.post_json("/4", &channel_event("nope.created", "s1")).await;
+    app.post_with("/5", "text/plain", b"hi".to_vec(), &[]).await;
+    let stats = app.get_json("/_/api/stats", 200).await;
+    assert_eq!(stats["total"], 5);
+    assert_eq!(stats["by_envelope"]["channel_event"], 3);
+    assert_eq!(stats["by_envelope"]["entity_action"], 1);
+    assert_eq!(stats["by_envelope"]["none"], 1);
+    assert_eq!(stats["invalid"], 1);
+    assert_eq!(stats["duplicates"], 1);
+    assert_eq!(stats["by_event"]["business_loans.deleted"], 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.get_json("/_/health", 200).await,
+        serde_json::json!({"status": "ok"})
+    );
+    app.stop().await;
+}

@@ -1,0 +1,245 @@
+//! Starting and stopping the real binary: every bad configuration ends with one clear sentence, never a panic.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_hookscope");
+
+fn run_to_end(args: &[&str]) -> Output {
+    Command::new(BINARY)
+        .args(args)
+        .env_remove("HOOKSCOPE_LISTEN")
+        .env_remove("HOOKSCOPE_DB")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hookscope")
+}
+
+/// Asserts that hookscope refused to start with one sentence on stderr that contains `expected`.
+fn assert_refused(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "should have failed: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    let lines: Vec<_> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one sentence expected, got: {stderr}");
+    assert!(lines[0].starts_with("hookscope: "), "{stderr}");
+    assert!(lines[0].contains(expected), "expected {expected:?} in: {stderr}");
+}
+
+/// A hookscope process that has printed its banner.
+struct Running {
+    child: Child,
+    url: String,
+}
+
+fn start(db: &Path) -> Running {
+    let mut child = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start hookscope");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let url = first
+        .split_whitespace()
+        .last()
+        .filter(|url| url.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in banner: {first}"))
+        .to_owned();
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Running { child, url }
+}
+
+impl Running {
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("send SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "hookscope did not stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn taken_port_is_refused_with_one_sentence() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("h.db");
+    let output = run_to_end(&["--listen", &addr, "--db", db.to_str().expect("utf-8 path")]);
+    assert_refused(&output, "already in use");
+}
+
+#[test]
+fn sqlite_file_of_another_program_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&db).expect("create");
+    conn.execute_batch("CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (1);")
+        .expect("fill");
+    drop(conn);
+    let before = std::fs::read(&db).expect("read");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", db.to_str().expect("path")]);
+    assert_refused(&output, "another program");
+    assert_eq!(std::fs::read(&db).expect("read"), before);
+}
+
+#[test]
+fn file_that_is_not_sqlite_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("notes.txt");
+    std::fs::write(&db, "my precious notes, not a database\n").expect("write");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", db.to_str().expect("path")]);
+    assert_refused(&output, "not a SQLite database");
+    assert_eq!(
+        std::fs::read_to_string(&db).expect("read"),
+        "my precious notes, not a database\n"
+    );
+}
+
+#[test]
+fn database_locked_by_another_process_is_refused_after_waiting() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("locked.db");
+    let holder = rusqlite::Connection::open(&db).expect("open");
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; CREATE TABLE t (x);")
+        .expect("lock");
+    let started = Instant::now();
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", db.to_str().expect("path")]);
+    assert_refused(&output, "locked by another process");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "it waits a few seconds first"
+    );
+    drop(holder);
+}
+
+#[test]
+fn unwritable_database_location_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    let db = file.join("sub/h.db");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", db.to_str().expect("path")]);
+    assert_refused(&output, "cannot create the folder");
+}
+
+#[test]
+fn folder_as_database_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", dir.path().to_str().expect("path")]);
+    assert_refused(&output, "is a folder");
+}
+
+#[test]
+fn bad_flag_values_are_one_sentence() {
+    assert_refused(&run_to_end(&["--max-body", "lots"]), "--max-body");
+    assert_refused(&run_to_end(&["--listen", "nowhere"]), "--listen");
+    assert_refused(&run_to_end(&["--status", "99"]), "--status");
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let output = run_to_end(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--listen",
+        "--db",
+        "--max-body",
+        "--keep",
+        "--sync",
+        "--status",
+        "HOOKSCOPE_LISTEN",
+        "HOOKSCOPE_DB",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn empty_file_becomes_a_new_database_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("empty.db");
+    std::fs::write(&db, "").expect("create empty file");
+    let running = start(&db);
+    assert_eq!(raw_http::post(&running.url), 200);
+    let status = running.terminate();
+    assert!(status.success(), "exit status {status}");
+    let conn = rusqlite::Connection::open(&db).expect("reopen");
+    let stored: i64 = conn
+        .query_row("SELECT count(*) FROM requests", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(stored, 1);
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("check");
+    assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn banner_prints_the_inspector_url_and_a_curl() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("b.db"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let stdout = child.stdout.take().expect("stdout");
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .take(5)
+        .map(|line| line.unwrap_or_default())
+        .collect();
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let text = banner.join("\n");
+    assert!(text.contains("inspector: http://127.0.0.1:"), "{text}");
+    assert!(text.contains("curl -X POST http://127.0.0.1:"), "{text}");
+}
+
+/// Minimal blocking POST over a raw socket, so these process tests need no async runtime.
+mod raw_http {
+    use std::io::{Read, Write};
+
+    pub fn post(base: &str) -> u16 {
+        let authority = base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+        let body = "{}";
+        write!(
+            stream,
+            "POST /hook HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+}
