@@ -2,9 +2,12 @@
 //! Everything under `/_/` belongs to hookscope; everything else (but the page at `/`) is captured.
 
 mod api;
+mod assets;
 mod capture;
 mod error;
+mod events;
 mod page;
+mod qr;
 pub mod response;
 
 use std::net::SocketAddr;
@@ -57,7 +60,11 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
         allow,
     };
     match segments.as_slice() {
-        [""] => Ok(page::index(state)),
+        [""] => page::index(request.headers()),
+        ["_", "events"] if reading => events::stream(state, request.headers(), request.uri().query()),
+        ["_", "events"] => Err(not_allowed("GET, HEAD")),
+        ["_", "static", name] if reading => assets::serve(name),
+        ["_", "qr.svg"] if reading => qr::render(request.uri().query()),
         ["_", "health"] if reading => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
         ["_", "health"] => Err(not_allowed("GET, HEAD")),
         ["_", "api", "requests"] => match method {

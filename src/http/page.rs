@@ -1,16 +1,47 @@
-//! The inspector page at `/`.
+//! The inspector page at `/`, rendered with askama. Captured data never passes through the template: the page
+//! fetches it from the API and puts it into the DOM as text.
 
-use hyper::{Response, StatusCode};
+use askama::Template;
+use hyper::header::HOST;
+use hyper::{HeaderMap, Response, StatusCode};
 
-use super::AppState;
+use super::error::ApiError;
 use super::response::{Body, with_body};
 
-/// `GET /`: a placeholder until the live inspector lands.
-pub fn index(_state: &AppState) -> Response<Body> {
-    with_body(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        "<!doctype html><meta charset=utf-8><title>hookscope</title><h1>hookscope</h1>\
-         <p>Requests are listed at <a href=\"/_/api/requests\">/_/api/requests</a>.</p>",
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    /// `http://host:port` as the browser reached hookscope, so the sample curl and the booth QR code work from
+    /// wherever the page is opened (a booth's LAN address, say). Escaped by askama like every other value.
+    origin: &'a str,
+    /// A ready-to-paste first webhook.
+    curl: String,
+    /// Busts the browser cache of the assets when the binary changes.
+    version: &'static str,
+}
+
+/// `GET /`
+pub fn index(headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
+    let host = headers
+        .get(HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| !host.is_empty())
+        .unwrap_or("127.0.0.1");
+    let origin = format!("http://{host}");
+    let page = IndexPage {
+        curl: sample_curl(&origin),
+        origin: &origin,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let html = page.render().map_err(|error| ApiError::Internal(error.into()))?;
+    Ok(with_body(StatusCode::OK, "text/html; charset=utf-8", html))
+}
+
+/// A curl that sends a valid channel_event to `origin`.
+pub fn sample_curl(origin: &str) -> String {
+    format!(
+        "curl -X POST {origin}/hooks/demo -H 'Content-Type: application/json' -d '{{\"event\":\"invoices.created\",\
+         \"message\":\"Invoice created successfully.\",\"idempotency_key\":\"26053e97-f78a-4d25-a519-4eed22ba5c41\",\
+         \"environment\":\"staging\",\"data\":{{\"id\":1}}}}'"
     )
 }

@@ -1,0 +1,1 @@
+//! The inspector page in a real headless Chromium.

@@ -1,0 +1,169 @@
+//! The live stream: event format, resume with Last-Event-ID, and a stalled client that must not block capture.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// One parsed server-sent event.
+#[derive(Debug, Default, Clone)]
+struct Event {
+    name: String,
+    id: Option<String>,
+    data: String,
+}
+
+/// Reads events from a live stream response until `wanted` of the given name arrived or the deadline passed.
+async fn collect_events(response: reqwest::Response, name: &str, wanted: usize) -> Vec<Event> {
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while events.iter().filter(|e: &&Event| e.name == name).count() < wanted {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("events arrive before the deadline")
+            .expect("stream stays open")
+            .expect("chunk");
+        buffer.push_str(std::str::from_utf8(&chunk).expect("UTF-8 stream"));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut event = Event::default();
+            for line in block.lines() {
+                if let Some(value) = line.strip_prefix("event: ") {
+                    event.name = value.to_owned();
+                } else if let Some(value) = line.strip_prefix("id: ") {
+                    event.id = Some(value.to_owned());
+                } else if let Some(value) = line.strip_prefix("data: ") {
+                    event.data.push_str(value);
+                }
+            }
+            if !event.name.is_empty() {
+                events.push(event);
+            }
+        }
+    }
+    events
+}
+
+async fn open_stream(app: &TestApp, last_event_id: Option<i64>) -> reqwest::Response {
+    let mut request = app.client.get(app.url("/_/events"));
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id.to_string());
+    }
+    let response = request.send().await.expect("open stream");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    response
+}
+
+#[tokio::test]
+async fn each_capture_is_a_request_event_with_its_id_and_summary() {
+    let app = spawn_app().await;
+    let stream = open_stream(&app, None).await;
+    let id = app.post_json("/live", CHANNEL_EVENT_SEED).await;
+    let events = collect_events(stream, "request", 1).await;
+    let event = events.iter().find(|e| e.name == "request").expect("request event");
+    assert_eq!(event.id.as_deref(), Some(id.to_string().as_str()));
+    let summary: Value = serde_json::from_str(&event.data).expect("summary JSON");
+    assert_eq!(summary["id"], id);
+    assert_eq!(summary["event"], "business_loans.deleted");
+    assert_eq!(summary["valid"], true);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deletes_and_clears_are_announced() {
+    let app = spawn_app().await;
+    let id = app.post_json("/x", "{}").await;
+    let stream = open_stream(&app, None).await;
+    app.client
+        .delete(app.url(&format!("/_/api/requests/{id}")))
+        .send()
+        .await
+        .expect("delete");
+    app.client
+        .delete(app.url("/_/api/requests"))
+        .send()
+        .await
+        .expect("clear");
+    let events = collect_events(stream, "cleared", 1).await;
+    let names: Vec<_> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["deleted", "cleared"]);
+    assert_eq!(events[0].data, format!("{{\"id\":{id}}}"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reconnect_with_last_event_id_replays_missed_then_live_without_repeats() {
+    let app = spawn_app().await;
+    let seen = app.post_json("/1", "{}").await;
+    let missed_a = app.post_json("/2", "{}").await;
+    let missed_b = app.post_json("/3", "{}").await;
+    let stream = open_stream(&app, Some(seen)).await;
+    let live = app.post_json("/4", "{}").await;
+    let events = collect_events(stream, "request", 3).await;
+    let ids: Vec<i64> = events
+        .iter()
+        .filter(|e| e.name == "request")
+        .map(|e| e.id.as_deref().and_then(|id| id.parse().ok()).expect("id"))
+        .collect();
+    assert_eq!(ids, [missed_a, missed_b, live]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn captured_cr_lf_never_splits_an_event() {
+    let app = spawn_app().await;
+    let stream = open_stream(&app, None).await;
+    let body = "line\r\n\r\nevent: cleared\ndata: {}\n\nid: 999\n";
+    let id = app
+        .post_with("/crlf", "text/plain", body.as_bytes().to_vec(), &[("x-evil", "a\tb")])
+        .await;
+    let marker = app.post_json("/after", "{}").await;
+    let events = collect_events(stream, "request", 2).await;
+    let names: Vec<_> = events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["request", "request"], "no forged events");
+    assert_eq!(events[0].id.as_deref(), Some(id.to_string().as_str()));
+    assert_eq!(events[1].id.as_deref(), Some(marker.to_string().as_str()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn stalled_client_does_not_block_capture() {
+    let app = spawn_app().await;
+    // A client that opens the stream and never reads a byte.
+    let mut stalled = TcpStream::connect(app.addr).expect("connect");
+    write!(stalled, "GET /_/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    let healthy = open_stream(&app, None).await;
+
+    let padding = "x".repeat(16 * 1024);
+    let started = Instant::now();
+    let mut last = 0;
+    for n in 0..400 {
+        let body = format!("{{\"n\": {n}, \"pad\": \"{padding}\"}}");
+        last = app.post_json("/flood", &body).await;
+    }
+    assert!(started.elapsed() < Duration::from_secs(60), "captures kept flowing");
+    let events = collect_events(healthy, "request", 400).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.name == "request")
+            .last()
+            .and_then(|e| e.id.clone()),
+        Some(last.to_string())
+    );
+    let mut buffer = [0u8; 64];
+    stalled.set_read_timeout(Some(Duration::from_secs(1))).expect("timeout");
+    assert!(
+        stalled.read(&mut buffer).is_ok(),
+        "the stalled connection is still served, not crashed"
+    );
+    assert_eq!(app.get_json("/_/health", 200).await["status"], "ok");
+    app.stop().await;
+}

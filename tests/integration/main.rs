@@ -1,0 +1,11 @@
+//! Integration tests: a real hookscope on port 0 with a real SQLite file, driven over real HTTP (and, in
+//! `browser`, through a real headless Chromium).
+
+mod api;
+mod browser;
+mod capture;
+mod duplicates;
+mod envelopes;
+mod events;
+mod helpers;
+mod startup;
