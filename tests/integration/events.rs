@@ -151,11 +151,7 @@ async fn stalled_client_does_not_block_capture() {
     assert!(started.elapsed() < Duration::from_secs(60), "captures kept flowing");
     let events = collect_events(healthy, "request", 400).await;
     assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.name == "request")
-            .last()
-            .and_then(|e| e.id.clone()),
+        events.iter().rfind(|e| e.name == "request").and_then(|e| e.id.clone()),
         Some(last.to_string())
     );
     let mut buffer = [0u8; 64];
