@@ -68,6 +68,47 @@ pub struct ServeArgs {
     /// HTTP status answered to captured requests (for example 410 to test a provider's deactivation).
     #[arg(long, default_value_t = 200, value_name = "CODE")]
     pub status: u16,
+
+    /// Largest the database may grow (for example 2GiB); past it captures are refused with 507 until requests
+    /// are deleted. Unlimited when not given.
+    #[arg(long, value_name = "SIZE")]
+    pub max_db_size: Option<String>,
+
+    /// Seconds a client has to send a request's headers, counted from the connection's start or the previous
+    /// response; this also closes idle keep-alive connections.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub header_timeout: u64,
+
+    /// Seconds a request body may take to arrive in total, however slowly it trickles (408 past it).
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub body_timeout: u64,
+
+    /// Most header lines in one request (431 past it).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_headers: usize,
+
+    /// Most bytes of request line and headers in one request, at least 8KiB (431 past it).
+    #[arg(long, default_value = "32KiB", value_name = "SIZE")]
+    pub max_header_bytes: String,
+
+    /// Most connections open at once; further clients wait to be accepted.
+    #[arg(long, default_value_t = 2048, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Another host name (optionally with :port) under which the inspector and API may be reached, besides
+    /// localhost, 127.0.0.1, [::1] and the listen address. Repeat for several.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
+
+    /// The access token for the inspector and API when listening on a non-loopback address; a random one is
+    /// made (and printed) when not given.
+    #[arg(long, env = "HOOKSCOPE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Serve the inspector and API without a token even on a non-loopback address (anyone who can reach the
+    /// port can read and delete captures).
+    #[arg(long)]
+    pub public_inspector: bool,
 }
 
 /// `--sync` levels.

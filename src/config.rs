@@ -15,11 +15,12 @@ pub struct Config {
     pub listen: SocketAddr,
     pub store: StoreOptions,
     pub limits: Limits,
+    pub access: Access,
     /// The status captured requests are answered with.
     pub response_status: StatusCode,
 }
 
-/// Bounds on what one sender may cost the server.
+/// Bounds on what one sender may cost the server. See `docs/security.md` for why each number.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest body stored; a body of exactly this size is accepted. 10 MiB holds any webhook the seed providers
@@ -28,15 +29,41 @@ pub struct Limits {
     /// How long a body may take to arrive in total, however it trickles in; a sender slower than this is
     /// answered 408. 30 s lets a 10 MiB upload crawl at 350 KB/s and still caps what a slow-drip sender holds.
     pub body_timeout: Duration,
+    /// How long a client has for a request's headers, from the connection's start or the previous response.
+    /// Real clients send headers in one packet; 10 s is generous for them and short for a slowloris.
+    pub header_timeout: Duration,
+    /// Most header lines. Providers send 10 to 30; 100 leaves room for proxies' additions.
+    pub max_headers: usize,
+    /// Most bytes of request line plus headers. 32 KiB fits long signatures and cookies.
+    pub max_header_bytes: usize,
+    /// Most open connections: enough for 1,000 live-stream viewers plus a load of senders, far below the
+    /// file-descriptor limit of a default system.
+    pub max_connections: usize,
 }
+
+/// hyper refuses header limits below its minimum read buffer.
+pub const MIN_HEADER_BYTES: usize = 8 * 1024;
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_body: 10 * 1024 * 1024,
             body_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_headers: 100,
+            max_header_bytes: 32 * 1024,
+            max_connections: 2048,
         }
     }
+}
+
+/// Who may use the inspector and the API (capture is open to anyone who can reach the port).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Host names, besides loopback and the listen address, under which the inspector answers.
+    pub allowed_hosts: Vec<String>,
+    /// Required for the inspector and API when set.
+    pub token: Option<String>,
 }
 
 /// A configuration mistake.
@@ -44,22 +71,61 @@ impl Default for Limits {
 pub enum ConfigError {
     #[error("--listen {0:?} is not an address; use HOST:PORT such as 127.0.0.1:8080, or a bare port")]
     Listen(String),
-    #[error("--max-body {0:?} is not a size; use bytes or a unit, such as 1048576, 512KiB or 10MiB")]
-    MaxBody(String),
+    #[error("{flag} {value:?} is not a size; use bytes or a unit, such as 1048576, 512KiB or 10MiB")]
+    Size { flag: &'static str, value: String },
+    #[error("--max-header-bytes must be at least 8KiB")]
+    HeaderBytes,
+    #[error("{flag} must be at least 1")]
+    Zero { flag: &'static str },
     #[error("--status {0} is not a status hookscope can answer with; use a code from 200 to 599")]
     Status(u16),
+    #[error("--token must not be empty")]
+    EmptyToken,
 }
 
 impl Config {
     /// Checks and converts the command line.
     pub fn from_args(args: ServeArgs) -> Result<Config, ConfigError> {
         let listen = parse_listen(&args.listen).ok_or_else(|| ConfigError::Listen(args.listen.clone()))?;
-        let max_body =
-            parse_size::parse_size(&args.max_body).map_err(|_| ConfigError::MaxBody(args.max_body.clone()))?;
+        let size = |flag: &'static str, value: &str| {
+            parse_size::parse_size(value).map_err(|_| ConfigError::Size {
+                flag,
+                value: value.to_owned(),
+            })
+        };
+        let max_body = size("--max-body", &args.max_body)?;
+        let max_header_bytes =
+            usize::try_from(size("--max-header-bytes", &args.max_header_bytes)?).unwrap_or(usize::MAX);
+        if max_header_bytes < MIN_HEADER_BYTES {
+            return Err(ConfigError::HeaderBytes);
+        }
+        let max_db_bytes = args
+            .max_db_size
+            .as_deref()
+            .map(|value| size("--max-db-size", value))
+            .transpose()?;
+        for (flag, value) in [
+            ("--header-timeout", args.header_timeout),
+            ("--body-timeout", args.body_timeout),
+            ("--max-headers", u64::try_from(args.max_headers).unwrap_or(u64::MAX)),
+            (
+                "--max-connections",
+                u64::try_from(args.max_connections).unwrap_or(u64::MAX),
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero { flag });
+            }
+        }
         let response_status = StatusCode::from_u16(args.status)
             .ok()
             .filter(|status| (200..600).contains(&status.as_u16()))
             .ok_or(ConfigError::Status(args.status))?;
+        if args.token.as_deref() == Some("") {
+            return Err(ConfigError::EmptyToken);
+        }
+        let exposed = !listen.ip().is_loopback() && !args.public_inspector;
+        let token = exposed.then(|| args.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()));
         let location = if args.db.as_os_str() == ":memory:" {
             Location::Temporary
         } else {
@@ -74,10 +140,19 @@ impl Config {
                     SyncLevel::Normal => Durability::Normal,
                 },
                 keep: (args.keep > 0).then_some(args.keep),
+                max_bytes: max_db_bytes,
             },
             limits: Limits {
                 max_body,
-                ..Limits::default()
+                body_timeout: Duration::from_secs(args.body_timeout),
+                header_timeout: Duration::from_secs(args.header_timeout),
+                max_headers: args.max_headers,
+                max_header_bytes,
+                max_connections: args.max_connections,
+            },
+            access: Access {
+                allowed_hosts: args.allow_host,
+                token,
             },
             response_status,
         })
@@ -91,8 +166,10 @@ impl Config {
                 location: Location::Temporary,
                 durability: Durability::Normal,
                 keep: None,
+                max_bytes: None,
             },
             limits: Limits::default(),
+            access: Access::default(),
             response_status: StatusCode::OK,
         }
     }

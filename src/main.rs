@@ -45,16 +45,19 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    print_banner(app.local_addr(), &database);
+    print_banner(app.local_addr(), &database, app.access_token().as_deref());
     app.run_until(stop_signal()).await;
     ExitCode::SUCCESS
 }
 
 /// Where to look and a ready-to-paste first webhook.
-fn print_banner(addr: SocketAddr, database: &str) {
+fn print_banner(addr: SocketAddr, database: &str, token: Option<&str>) {
     let base = base_url(addr);
     println!("hookscope is listening on {base}");
-    println!("  inspector: {base}/");
+    match token {
+        Some(token) => println!("  inspector: {base}/?token={token}  (the token is needed off this machine)"),
+        None => println!("  inspector: {base}/"),
+    }
     println!("  database:  {database}");
     println!("Send a first webhook:");
     println!(

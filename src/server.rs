@@ -19,24 +19,21 @@ use crate::http::{AppState, handle};
 /// so this only matters for a stalled sender, which is then cut off.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Headers must arrive within this time of the connection opening or of the previous response; without it a
-/// slowloris sender holds a connection forever.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// At most this many connections are open at once: enough for 1,000 live-stream viewers plus a load of senders,
-/// far below the file-descriptor limits of a default system.
-const MAX_CONNECTIONS: usize = 2048;
-
 /// Serves `listener` until `shutdown` completes, then drains: live streams end, in-flight requests get
 /// [`SHUTDOWN_GRACE`] to finish.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()>) {
+    let limits = &state.config.limits;
     let mut builder = http1::Builder::new();
+    // Without a timer hyper silently ignores the header timeout. The timer starts whenever the connection waits
+    // for a request head, so it bounds slow headers and idle keep-alive alike.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(limits.max_headers)
+        .max_header_size(limits.max_header_bytes)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
 
     loop {

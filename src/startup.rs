@@ -67,6 +67,11 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.state.config.listen)
     }
 
+    /// The inspector's access token, when one is required.
+    pub fn access_token(&self) -> Option<String> {
+        self.state.config.access.token.clone()
+    }
+
     /// The store, for callers that want to look at what was captured.
     pub fn store(&self) -> Store {
         self.state.store.clone()

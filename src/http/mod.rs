@@ -1,6 +1,7 @@
 //! The HTTP side: one entry point that routes a request to capture, the JSON API, or the inspector page.
 //! Everything under `/_/` belongs to hookscope; everything else (but the page at `/`) is captured.
 
+mod access;
 mod api;
 mod assets;
 mod capture;
@@ -42,9 +43,21 @@ pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketA
             .await
             .unwrap_or_else(ApiError::into_response);
     }
-    let mut response = route_inspector(&state, &request)
-        .await
-        .unwrap_or_else(ApiError::into_response);
+    let config = &state.config;
+    let checked = access::check(
+        &config.access,
+        config.listen,
+        request.method(),
+        request.uri(),
+        request.headers(),
+    );
+    let mut response = match checked {
+        Ok(Some(early)) => early,
+        Ok(None) => route_inspector(&state, &request)
+            .await
+            .unwrap_or_else(ApiError::into_response),
+        Err(refused) => refused.into_response(),
+    };
     harden(&mut response);
     response
 }

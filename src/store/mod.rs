@@ -48,6 +48,8 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Keep only this many of the newest requests; `None` keeps everything.
     pub keep: Option<u64>,
+    /// Largest the database file may grow, in bytes; writes past it fail with [`StoreError::Full`].
+    pub max_bytes: Option<u64>,
 }
 
 /// Why the store could not be opened; each reads as one sentence for the user.
@@ -159,7 +161,7 @@ impl Store {
                 (dir.path().join("hookscope.db"), Some(dir))
             }
         };
-        let write_connection = schema::open_writer(&path, options.durability)?;
+        let write_connection = schema::open_writer(&path, options.durability, options.max_bytes)?;
         let readers = read_pool(&path)?;
         let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
         let (commands, receiver) = mpsc::channel(WRITER_QUEUE);

@@ -21,6 +21,9 @@ pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(3);
 /// because a sender is waiting for its answer meanwhile.
 pub const RUNNING_LOCK_WAIT: Duration = Duration::from_secs(2);
 
+/// The size the WAL file is truncated to after a checkpoint.
+const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+
 /// Each migration takes the schema from version `index` to `index + 1`.
 const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE requests (
@@ -73,7 +76,7 @@ pub enum Durability {
 }
 
 /// Opens (creating if needed) the database at `path` for writing, checks it is ours, and migrates it.
-pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, OpenError> {
+pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) -> Result<Connection, OpenError> {
     let shown = path.display().to_string();
     refuse_foreign_file(path)?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
@@ -117,6 +120,17 @@ pub fn open_writer(path: &Path, durability: Durability) -> Result<Connection, Op
     conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
     set_durability(&conn, durability).map_err(sqlite)?;
     migrate(&mut conn, version).map_err(sqlite)?;
+    // Past a checkpoint the WAL is cut back to this size, so a long run leaves no oversized WAL behind.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+        .map_err(sqlite)?;
+    if let Some(max_bytes) = max_bytes {
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .map_err(sqlite)?;
+        let pages = i64::try_from(max_bytes).unwrap_or(i64::MAX) / page_size.max(1);
+        conn.pragma_update(None, "max_page_count", pages.max(1))
+            .map_err(sqlite)?;
+    }
     conn.busy_timeout(RUNNING_LOCK_WAIT).map_err(sqlite)?;
     Ok(conn)
 }
