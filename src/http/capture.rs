@@ -106,7 +106,7 @@ async fn read_body(body: Incoming, limit: u64, state: &AppState) -> Result<Bytes
     match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
-        Err(error) => Err(ApiError::BadRequest(format!("the body could not be read: {error}"))),
+        Err(error) => Err(ApiError::BadBody(error.to_string())),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one error type at the HTTP boundary: 4xx for what the sender did, 503/507 for storage that cannot write
 //! right now, and an opaque 500 for what went wrong inside, with the cause in the log.
 
-use hyper::header::{ALLOW, HeaderValue, RETRY_AFTER};
+use hyper::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
 use super::response::{Body, json};
@@ -24,6 +24,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: u64 },
     #[error("the body did not arrive in time")]
     BodyTimeout,
+    #[error("the body could not be read: {0}")]
+    BadBody(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error")]
@@ -34,7 +36,7 @@ impl ApiError {
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -66,6 +68,13 @@ impl ApiError {
         };
         let mut response = json(status, &serde_json::json!({ "error": message }));
         let headers = response.headers_mut();
+        // What is left of a refused or broken body must not be read as the next request.
+        if matches!(
+            self,
+            ApiError::PayloadTooLarge { .. } | ApiError::BodyTimeout | ApiError::BadBody(_)
+        ) {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         match &self {
             ApiError::MethodNotAllowed { allow, .. } => {
                 headers.insert(ALLOW, HeaderValue::from_static(allow));

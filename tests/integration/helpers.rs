@@ -1,7 +1,7 @@
 //! Starting a real hookscope on port 0 with its own database file, and talking to it over real HTTP.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hookscope::config::Config;
 use hookscope::startup::Application;
@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The database file, for tests that look at or lock it from outside.
+    pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     /// Holds the database's directory for as long as the test runs.
@@ -48,6 +50,7 @@ pub async fn spawn_app_at(db_path: &Path, adjust: impl FnOnce(&mut Config)) -> T
     TestApp {
         addr,
         client: reqwest::Client::builder().no_proxy().build().expect("HTTP client"),
+        db_path: db_path.to_path_buf(),
         stop: Some(stop),
         task: Some(task),
         _dir: None,
@@ -140,4 +143,30 @@ pub fn channel_event(event: &str, key: &str) -> String {
         "data": { "id": 1 }
     })
     .to_string()
+}
+
+/// Sends raw bytes on a new connection and returns everything the server answers until it closes the
+/// connection or `wait` passes without a byte.
+pub async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match tokio::time::timeout(wait, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(read)) => answer.extend_from_slice(&chunk[..read]),
+            Ok(Err(_)) => break,
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The status codes of every response in a raw answer, in order.
+pub fn statuses(answer: &str) -> Vec<u16> {
+    answer
+        .match_indices("HTTP/1.")
+        .filter_map(|(at, _)| answer[at..].split_whitespace().nth(1)?.parse().ok())
+        .collect()
 }

@@ -7,5 +7,6 @@ mod capture;
 mod duplicates;
 mod envelopes;
 mod events;
+mod hardening;
 mod helpers;
 mod startup;

@@ -32,12 +32,12 @@ fn assert_refused(output: &Output, expected: &str) {
 }
 
 /// A hookscope process that has printed its banner.
-struct Running {
-    child: Child,
-    url: String,
+pub struct Running {
+    pub child: Child,
+    pub url: String,
 }
 
-fn start(db: &Path) -> Running {
+pub fn start(db: &Path) -> Running {
     let mut child = Command::new(BINARY)
         .args(["--listen", "127.0.0.1:0", "--db"])
         .arg(db)
@@ -62,7 +62,7 @@ fn start(db: &Path) -> Running {
 }
 
 impl Running {
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
