@@ -5,6 +5,8 @@ mod channel_event;
 pub mod channels;
 mod entity_action;
 mod json;
+#[cfg(test)]
+mod properties;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

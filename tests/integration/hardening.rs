@@ -721,3 +721,130 @@ async fn retention_keeps_the_newest_and_bounds_the_files() {
     assert!(size < 12 * 1024 * 1024, "database plus WAL is {size} bytes");
     app.stop().await;
 }
+
+#[test]
+fn read_only_database_is_one_sentence_at_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("ro.db");
+    create_hookscope_db(&db);
+    let mut permissions = std::fs::metadata(&db).expect("meta").permissions();
+    use std::os::unix::fs::PermissionsExt;
+    permissions.set_mode(0o444);
+    std::fs::set_permissions(&db, permissions).expect("chmod file");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+
+    // Root writes through file modes, so run hookscope as `nobody` when the suite runs as root. The binary is
+    // copied beside the database, since the build folder may not be reachable by that user.
+    let binary = dir.path().join("hookscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_hookscope"), &binary).expect("copy binary");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    let mut command = if is_root {
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary);
+        command
+    } else {
+        std::process::Command::new(&binary)
+    };
+    let output = command
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is read-only"), "{stderr}");
+}
+
+/// Creates a hookscope database at `db` by starting and stopping the real binary.
+fn create_hookscope_db(db: &std::path::Path) {
+    let running = crate::startup::start(db);
+    assert!(running.terminate().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_no_acknowledged_request() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("crash.db");
+    let running = crate::startup::start(&db);
+    let base = running.url.clone();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let senders: Vec<_> = (0..16)
+        .map(|sender| {
+            let (base, acknowledged, stop) = (base.clone(), acknowledged.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut n = 0;
+                while !stop.is_cancelled() {
+                    n += 1;
+                    let body = channel_event("invoices.created", &format!("{sender}-{n}"));
+                    let Ok(response) = client.post(format!("{base}/load")).body(body).send().await else {
+                        break;
+                    };
+                    if response.status() != 200 {
+                        break;
+                    }
+                    let Ok(answer) = response.json::<Value>().await else {
+                        break;
+                    };
+                    if let (Some(id), Ok(mut ids)) = (answer["id"].as_i64(), acknowledged.lock()) {
+                        ids.push(id);
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut child = running.child;
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    stop.cancel();
+    for sender in senders {
+        let _ = sender.await;
+    }
+    let acknowledged = acknowledged.lock().map(|ids| ids.clone()).unwrap_or_default();
+    assert!(
+        acknowledged.len() > 50,
+        "the load ran ({} acknowledged)",
+        acknowledged.len()
+    );
+
+    let conn = rusqlite::Connection::open(&db).expect("reopen after the crash");
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("check");
+    assert_eq!(integrity, "ok");
+    let mut stored = std::collections::HashSet::new();
+    let mut statement = conn.prepare("SELECT id FROM requests").expect("query");
+    for id in statement.query_map([], |row| row.get::<_, i64>(0)).expect("ids") {
+        stored.insert(id.expect("id"));
+    }
+    let lost: Vec<_> = acknowledged.iter().filter(|id| !stored.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    drop(statement);
+    drop(conn);
+
+    let restarted = crate::startup::start(&db);
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/after", restarted.url))
+        .body("{}")
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let max_acknowledged = acknowledged.iter().max().copied().unwrap_or_default();
+    assert!(
+        answer["id"].as_i64().unwrap_or_default() > max_acknowledged,
+        "ids continue after the crash"
+    );
+    assert!(restarted.terminate().success());
+}
