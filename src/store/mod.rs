@@ -3,6 +3,7 @@
 //! each. Reads go through a small pool of read-only connections on blocking threads; no async task ever holds a
 //! connection across an `.await`. Every committed change is announced on a bounded broadcast feed.
 
+mod checkpointer;
 mod headers_codec;
 mod queries;
 mod schema;
@@ -165,12 +166,14 @@ impl Store {
         let readers = read_pool(&path)?;
         let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
         let (commands, receiver) = mpsc::channel(WRITER_QUEUE);
-        let writer = writer::Writer::new(write_connection, changes.clone(), options.keep).map_err(|source| {
-            OpenError::Sqlite {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+        let checkpoints = checkpointer::start(&path)?;
+        let writer =
+            writer::Writer::new(write_connection, changes.clone(), options.keep, checkpoints).map_err(|source| {
+                OpenError::Sqlite {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?;
         let thread = std::thread::Builder::new()
             .name("hookscope-writer".into())
             .spawn(move || writer.run(receiver))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::checkpointer::CheckpointRequests;
 use super::{Change, StoreError, headers_codec};
 use crate::record::{NewRequest, Summary, format_timestamp, header_text};
 
@@ -40,6 +41,8 @@ pub(super) struct Writer {
     keep: Option<u64>,
     /// How many requests are stored, tracked here so retention needs no count query per batch.
     stored: u64,
+    /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
+    checkpoints: CheckpointRequests,
 }
 
 impl Writer {
@@ -47,13 +50,16 @@ impl Writer {
         conn: Connection,
         changes: broadcast::Sender<Arc<Change>>,
         keep: Option<u64>,
+        checkpoints: CheckpointRequests,
     ) -> rusqlite::Result<Writer> {
         let stored: i64 = conn.query_row("SELECT count(*) FROM requests", [], |row| row.get(0))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(Writer {
             conn,
             changes,
             keep,
             stored: u64::try_from(stored).unwrap_or(0),
+            checkpoints,
         })
     }
 
@@ -83,6 +89,8 @@ impl Writer {
         let mut changes = Vec::with_capacity(batch.len());
         match self.transaction(batch, &mut changes) {
             Ok(done) => {
+                self.checkpoints
+                    .committed(u64::try_from(batch.len()).unwrap_or(u64::MAX));
                 for change in changes {
                     // A send fails only when nobody listens, which is fine.
                     let _ = self.changes.send(Arc::new(change));
