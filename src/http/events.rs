@@ -1,8 +1,15 @@
 //! The live stream, `GET /_/events`: server-sent events for every committed change. A reconnecting client gets
 //! what it missed from the store first, then live events, with no gap and no repeat: the feed is subscribed to
 //! before the store is read, and live inserts at or below the last id sent are skipped.
+//!
+//! The response body is itself the stream, polled by the connection's own task: one task per viewer, woken once
+//! per burst of changes, which are coalesced into one frame. A viewer whose socket stops draining is simply not
+//! polled; it falls behind the shared feed and, when it drains again, is told to resync. Capture never waits for
+//! a viewer, and a stuck viewer costs no memory beyond its socket buffer.
 
+use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,26 +17,23 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::error::ApiError;
 use super::response::Body;
-use crate::store::Change;
+use crate::store::{Change, Store};
 
 /// A comment is sent after this much silence, so proxies and browsers keep an idle stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// How many frames may wait for one slow client. Beyond this the client's task stops reading the shared feed,
-/// falls behind it, and is told to resync: a stuck browser costs a bounded amount of memory and never slows
-/// capture or other browsers.
-const CLIENT_BUFFER: usize = 64;
-
 /// The most missed requests replayed on reconnect; a client further behind is told to resync instead (it
 /// reloads the list through the API, which pages).
 pub const MAX_REPLAY: usize = 1000;
+
+/// Coalesced changes stop being added to one frame past this size, so one write stays reasonable.
+const MAX_FRAME: usize = 256 * 1024;
 
 /// How soon a browser's EventSource retries after the stream drops.
 const RETRY_MS: u64 = 1000;
@@ -37,12 +41,20 @@ const RETRY_MS: u64 = 1000;
 /// `GET /_/events[?after=ID]`; the `Last-Event-ID` header, sent by a reconnecting EventSource, wins over `after`.
 pub fn stream(state: &AppState, headers: &HeaderMap, raw_query: Option<&str>) -> Result<Response<Body>, ApiError> {
     let after = resume_point(headers, raw_query)?;
-    let feed = state.store.subscribe();
-    let (frames, receiver) = mpsc::channel(CLIENT_BUFFER);
-    tokio::spawn(feed_client(state.clone(), feed, frames, after));
-
-    let body = StreamBody::new(ReceiverStream::new(receiver).map(|bytes| Ok(Frame::data(bytes)))).boxed_unsync();
-    let mut response = Response::new(body);
+    let viewer = Viewer {
+        // Subscribed before the store is read for the replay, so nothing committed in between is missed.
+        feed: state.store.subscribe(),
+        store: state.store.clone(),
+        shutdown: state.shutdown.clone(),
+        replay_after: after,
+        started: false,
+        last_sent: after.unwrap_or(i64::MIN),
+    };
+    let frames = futures_util::stream::unfold(viewer, |mut viewer| async move {
+        let frame = viewer.next_frame().await?;
+        Some((Ok::<_, Infallible>(Frame::data(frame)), viewer))
+    });
+    let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -67,103 +79,99 @@ fn resume_point(headers: &HeaderMap, raw_query: Option<&str>) -> Result<Option<i
         .ok_or_else(|| ApiError::BadRequest("the resume point (Last-Event-ID or after) must be a request id".into()))
 }
 
-/// The sending side of one client's stream.
-struct Client {
-    frames: mpsc::Sender<Bytes>,
-    shutdown: tokio_util::sync::CancellationToken,
+/// One viewer's position in the live stream.
+struct Viewer {
+    feed: broadcast::Receiver<Arc<Change>>,
+    store: Store,
+    shutdown: CancellationToken,
+    /// Replay everything after this id before going live.
+    replay_after: Option<i64>,
+    started: bool,
+    /// Live inserts at or below this id were already sent (or replayed).
+    last_sent: i64,
 }
 
-impl Client {
-    /// Queues a frame; `false` when the client is gone or the server is stopping. Waiting for room here is what
-    /// bounds a slow client: meanwhile it falls behind the shared feed instead of growing a buffer.
-    async fn send(&self, frame: String) -> bool {
-        tokio::select! {
-            sent = self.frames.send(Bytes::from(frame)) => sent.is_ok(),
-            () = self.shutdown.cancelled() => false,
+impl Viewer {
+    /// The next bytes for the viewer; `None` ends the stream (shutdown, or the store closed).
+    async fn next_frame(&mut self) -> Option<Bytes> {
+        if !self.started {
+            self.started = true;
+            return Some(self.opening().await);
         }
-    }
-}
-
-/// Feeds one client until it goes away, the server shuts down, or the store closes.
-async fn feed_client(
-    state: AppState,
-    mut feed: broadcast::Receiver<std::sync::Arc<Change>>,
-    frames: mpsc::Sender<Bytes>,
-    after: Option<i64>,
-) {
-    let client = Client {
-        frames,
-        shutdown: state.shutdown.clone(),
-    };
-    if !client.send(format!("retry: {RETRY_MS}\n\n")).await {
-        return;
-    }
-    // Live inserts at or below this id were already sent (or replayed); without a resume point, everything
-    // committed after subscribing is new to the client.
-    let mut last_sent = after.unwrap_or(i64::MIN);
-    if let Some(after) = after {
-        let replayed = match state.store.since(after, MAX_REPLAY + 1).await {
-            Ok(missed) if missed.len() > MAX_REPLAY => Err("too many missed requests to replay"),
-            Ok(missed) => Ok(missed),
-            Err(error) => {
-                tracing::warn!(%error, "could not replay missed requests to a live viewer");
-                Err("missed requests could not be read")
-            }
+        let first = tokio::select! {
+            () = self.shutdown.cancelled() => return None,
+            received = tokio::time::timeout(KEEP_ALIVE, self.feed.recv()) => received,
         };
-        match replayed {
+        let mut frame = String::new();
+        match first {
+            Err(_silence) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            Ok(Ok(change)) => self.append(&change, &mut frame),
+            Ok(Err(RecvError::Lagged(missed))) => append_lagged(missed, &mut frame),
+            Ok(Err(RecvError::Closed)) => return None,
+        }
+        // Whatever else is already waiting goes out in the same write.
+        while frame.len() < MAX_FRAME {
+            match self.feed.try_recv() {
+                Ok(change) => self.append(&change, &mut frame),
+                Err(TryRecvError::Lagged(missed)) => append_lagged(missed, &mut frame),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        Some(Bytes::from(frame))
+    }
+
+    /// The retry hint, then whatever the viewer missed since its resume point.
+    async fn opening(&mut self) -> Bytes {
+        let mut frame = format!("retry: {RETRY_MS}\n\n");
+        let Some(after) = self.replay_after else {
+            return Bytes::from(frame);
+        };
+        match self.store.since(after, MAX_REPLAY + 1).await {
+            Ok(missed) if missed.len() > MAX_REPLAY => {
+                frame.push_str(&resync_frame("too many missed requests to replay"))
+            }
             Ok(missed) => {
                 for summary in missed {
                     let json = serde_json::to_string(&summary).unwrap_or_default();
-                    last_sent = summary.id;
-                    if !client.send(request_frame(summary.id, &json)).await {
-                        return;
-                    }
+                    self.last_sent = summary.id;
+                    push_request(&mut frame, summary.id, &json);
                 }
             }
-            // The client reloads its list through the API; live events go on after the notice.
-            Err(reason) => {
-                if !client.send(resync_frame(reason)).await {
-                    return;
-                }
+            Err(error) => {
+                tracing::warn!(%error, "could not replay missed requests to a live viewer");
+                frame.push_str(&resync_frame("missed requests could not be read"));
             }
         }
+        Bytes::from(frame)
     }
 
-    loop {
-        let next = tokio::select! {
-            () = state.shutdown.cancelled() => return,
-            received = tokio::time::timeout(KEEP_ALIVE, feed.recv()) => received,
-        };
-        let frame = match next {
-            Err(_silence) => ": keep-alive\n\n".to_owned(),
-            Ok(Ok(change)) => match change.as_ref() {
-                Change::Inserted { id, .. } if *id <= last_sent => continue,
-                Change::Inserted { id, json } => {
-                    last_sent = *id;
-                    request_frame(*id, json)
-                }
-                Change::Deleted { id } => format!("event: deleted\ndata: {{\"id\":{id}}}\n\n"),
-                Change::Cleared => "event: cleared\ndata: {}\n\n".to_owned(),
-                Change::Evicted { through } => format!("event: evicted\ndata: {{\"through\":{through}}}\n\n"),
-            },
-            Ok(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                tracing::debug!(missed, "a live viewer fell behind and was told to resync");
-                resync_frame("this viewer fell behind the live stream")
+    fn append(&mut self, change: &Change, frame: &mut String) {
+        match change {
+            Change::Inserted { id, .. } if *id <= self.last_sent => {}
+            Change::Inserted { id, json } => {
+                self.last_sent = *id;
+                push_request(frame, *id, json);
             }
-            Ok(Err(broadcast::error::RecvError::Closed)) => return,
-        };
-        if !client.send(frame).await {
-            return;
+            Change::Deleted { id } => {
+                let _ = write!(frame, "event: deleted\ndata: {{\"id\":{id}}}\n\n");
+            }
+            Change::Cleared => frame.push_str("event: cleared\ndata: {}\n\n"),
+            Change::Evicted { through } => {
+                let _ = write!(frame, "event: evicted\ndata: {{\"through\":{through}}}\n\n");
+            }
         }
     }
+}
+
+fn append_lagged(missed: u64, frame: &mut String) {
+    tracing::debug!(missed, "a live viewer fell behind and was told to resync");
+    frame.push_str(&resync_frame("this viewer fell behind the live stream"));
 }
 
 /// One `request` event. The summary JSON is a single line (serde_json escapes CR and LF inside strings), so
 /// captured data can never end the `data:` field or forge another event.
-fn request_frame(id: i64, json: &str) -> String {
-    let mut frame = String::with_capacity(json.len() + 32);
+fn push_request(frame: &mut String, id: i64, json: &str) {
     let _ = write!(frame, "event: request\nid: {id}\ndata: {json}\n\n");
-    frame
 }
 
 fn resync_frame(reason: &str) -> String {
@@ -178,7 +186,8 @@ mod tests {
     #[test]
     fn request_frames_stay_one_event_whatever_the_payload() {
         let summary = serde_json::json!({ "path": "/x\r\n\r\nevent: cleared\ndata: {}" }).to_string();
-        let frame = request_frame(7, &summary);
+        let mut frame = String::new();
+        push_request(&mut frame, 7, &summary);
         assert_eq!(frame.matches("\n\n").count(), 1);
         assert!(frame.ends_with("\n\n"));
         assert_eq!(frame.lines().filter(|line| line.starts_with("event:")).count(), 1);

@@ -163,3 +163,56 @@ async fn stalled_client_does_not_block_capture() {
     assert_eq!(app.get_json("/_/health", 200).await["status"], "ok");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn stuck_viewer_is_told_to_resync_when_it_drains_again() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut stuck = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    stuck
+        .write_all(b"GET /_/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("request");
+    // Long paths make each event about 28 KB, so 1,600 of them overflow the socket buffers (a few MB) and then
+    // the shared feed (1,024 changes) while the viewer reads nothing.
+    let long_path = format!("/{}", "p".repeat(28_000));
+    for _ in 0..32 {
+        let sends = (0..50).map(|_| {
+            let client = app.client.clone();
+            let url = app.url(&long_path);
+            async move {
+                client
+                    .post(url)
+                    .body("x")
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            }
+        });
+        let statuses = futures_util::future::join_all(sends).await;
+        assert!(
+            statuses.iter().all(|status| *status == 200),
+            "capture is never held up by the stuck viewer"
+        );
+    }
+
+    let mut tail = Vec::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let read_until_resync = async {
+        loop {
+            let read = stuck.read(&mut buffer).await.expect("the stream keeps flowing");
+            assert!(read > 0, "the stream ended");
+            tail.extend_from_slice(&buffer[..read]);
+            if String::from_utf8_lossy(&tail).contains("event: resync") {
+                return;
+            }
+            let keep = tail.len().saturating_sub(64);
+            tail.drain(..keep);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read_until_resync)
+        .await
+        .expect("a resync arrives");
+    app.stop().await;
+}
