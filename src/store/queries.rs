@@ -105,6 +105,22 @@ impl Binds {
 }
 
 pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreError> {
+    let (sql, binds) = list_statement(conn, query)?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut requests = statement
+        .query_map(params_from_iter(binds.0), summary_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next_before = if requests.len() > query.limit {
+        requests.truncate(query.limit);
+        requests.last().map(|summary| summary.id)
+    } else {
+        None
+    };
+    Ok(Page { requests, next_before })
+}
+
+/// The statement for one page (asking for one row more than the page, to know whether older rows exist).
+fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds), StoreError> {
     let mut conditions: Vec<String> = Vec::new();
     let mut binds = Binds::default();
     let mut join = "";
@@ -115,10 +131,18 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreEr
         conditions.push(format!("r.method = {}", binds.bind(method.clone())));
     }
     if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
-        // A range rather than LIKE, so the path index serves it and `%`/`_` in the prefix mean themselves.
+        // A range rather than LIKE, so `%` and `_` in the prefix mean themselves. When few rows match, the path
+        // index finds them and they are sorted; when many match, walking ids newest first finds a page sooner,
+        // so the path column is then kept out of index selection (the unary `+`).
+        let high = format!("{prefix}\u{10FFFF}");
+        let column = if prefix_is_common(conn, prefix, &high)? {
+            "+r.path"
+        } else {
+            "r.path"
+        };
         let low = binds.bind(prefix.clone());
-        let high = binds.bind(format!("{prefix}\u{10FFFF}"));
-        conditions.push(format!("r.path >= {low} AND r.path < {high}"));
+        let high = binds.bind(high);
+        conditions.push(format!("{column} >= {low} AND {column} < {high}"));
     }
     match query.envelope {
         Some(EnvelopeFilter::Is(envelope)) => {
@@ -153,18 +177,19 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreEr
     };
     let limit = binds.bind(i64::try_from(query.limit + 1).unwrap_or(i64::MAX));
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM requests r{join}{where_clause} ORDER BY r.id DESC LIMIT {limit}");
+    Ok((sql, binds))
+}
 
-    let mut statement = conn.prepare_cached(&sql)?;
-    let mut requests = statement
-        .query_map(params_from_iter(binds.0), summary_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_before = if requests.len() > query.limit {
-        requests.truncate(query.limit);
-        requests.last().map(|summary| summary.id)
-    } else {
-        None
-    };
-    Ok(Page { requests, next_before })
+/// Path-prefix matches from which walking ids newest first beats sorting the matches: with at least this many
+/// among a million rows, a newest-first walk meets a page of 50 within about 10,000 rows.
+const PREFIX_PROBE: i64 = 5000;
+
+/// Whether at least [`PREFIX_PROBE`] paths fall in `[low, high)`; counts at most that many index entries.
+fn prefix_is_common(conn: &Connection, low: &str, high: &str) -> Result<bool, StoreError> {
+    let matches: i64 = conn
+        .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM requests WHERE path >= ?1 AND path < ?2 LIMIT ?3)")?
+        .query_row(rusqlite::params![low, high, PREFIX_PROBE], |row| row.get(0))?;
+    Ok(matches >= PREFIX_PROBE)
 }
 
 pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
@@ -257,4 +282,95 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         duplicates,
         by_event,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::{Durability, open_writer};
+
+    fn plan(conn: &Connection, sql: &str, binds: Vec<SqlValue>) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+        let rows = statement
+            .query_map(params_from_iter(binds), |row| row.get::<_, String>(3))
+            .expect("plan rows")
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .expect("plan rows");
+        rows.join("\n")
+    }
+
+    fn store() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = open_writer(&dir.path().join("plans.db"), Durability::Normal, None).expect("open");
+        (dir, conn)
+    }
+
+    #[test]
+    fn each_filter_reads_an_index_in_id_order_without_sorting() {
+        let (_dir, conn) = store();
+        let filters = [
+            ListQuery {
+                event: Some("invoices.created".into()),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                envelope: Some(EnvelopeFilter::Is(Envelope::ChannelEvent)),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                envelope: Some(EnvelopeFilter::None),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                valid: Some(false),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                duplicate: Some(true),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                method: Some("POST".into()),
+                ..ListQuery::default()
+            },
+            ListQuery {
+                event: Some("user.new".into()),
+                before: Some(1000),
+                ..ListQuery::default()
+            },
+        ];
+        for filter in filters {
+            let query = ListQuery { limit: 50, ..filter };
+            let (sql, binds) = list_statement(&conn, &query).expect("statement");
+            let plan = plan(&conn, &sql, binds.0);
+            assert!(
+                plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                "{query:?}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?} sorts: {plan}");
+        }
+    }
+
+    #[test]
+    fn rare_path_prefix_uses_the_path_index() {
+        let (_dir, conn) = store();
+        let query = ListQuery {
+            limit: 50,
+            path_prefix: Some("/hooks/".into()),
+            ..ListQuery::default()
+        };
+        let (sql, binds) = list_statement(&conn, &query).expect("statement");
+        assert!(plan(&conn, &sql, binds.0).contains("requests_by_path"));
+    }
+
+    #[test]
+    fn duplicate_key_lookup_is_a_primary_key_search() {
+        let (_dir, conn) = store();
+        let plan = plan(
+            &conn,
+            "SELECT first_id FROM idempotency_keys WHERE key = ?1",
+            vec![SqlValue::Blob(b"k".to_vec())],
+        );
+        assert!(plan.starts_with("SEARCH idempotency_keys USING PRIMARY KEY"), "{plan}");
+    }
 }
