@@ -51,6 +51,12 @@ const MIGRATIONS: &[&str] = &[r#"
         findings TEXT,
         body     BLOB NOT NULL
     );
+    -- Kept by the writer in the same transaction as the rows, so start-up never counts a large table.
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO counters (name, value) VALUES ('stored', 0);
     CREATE TABLE idempotency_keys (
         key      BLOB PRIMARY KEY,
         first_id INTEGER NOT NULL

@@ -52,7 +52,7 @@ impl Writer {
         keep: Option<u64>,
         checkpoints: CheckpointRequests,
     ) -> rusqlite::Result<Writer> {
-        let stored: i64 = conn.query_row("SELECT count(*) FROM requests", [], |row| row.get(0))?;
+        let stored: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'stored'", [], |row| row.get(0))?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(Writer {
             conn,
@@ -166,6 +166,10 @@ impl Writer {
         {
             stored = keep;
             changes.push(Change::Evicted { through });
+        }
+        if stored != self.stored {
+            tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'stored'")?
+                .execute([i64::try_from(stored).unwrap_or(i64::MAX)])?;
         }
         tx.commit()?;
         self.stored = stored;
