@@ -10,27 +10,40 @@ use rusqlite::{Connection, OpenFlags};
 use super::OpenError;
 use super::schema::RUNNING_LOCK_WAIT;
 
-/// Committed rows between two checkpoint requests: about 2 MB of WAL for webhook-sized requests, well under the
-/// size at which SQLite itself would checkpoint (1,000 pages, 4 MB).
-pub const ROWS_PER_CHECKPOINT: u64 = 1000;
+/// WAL pages at which a checkpoint is asked for: SQLite's own automatic threshold (4 MB of 4 KiB pages).
+pub const WAL_PAGES_PER_CHECKPOINT: i32 = 1000;
+
+thread_local! {
+    /// The WAL's size in pages after the last commit on this thread, as SQLite's WAL hook reports it. The hook
+    /// takes a plain function, and it runs on the committing thread: the writer's, which reads it after commits.
+    static WAL_PAGES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// Installs the hook that records the WAL's size after each commit. It replaces SQLite's automatic checkpoint,
+/// which is the same hook.
+pub fn watch_wal(conn: &Connection) {
+    conn.wal_hook(Some(record_wal_pages));
+}
+
+fn record_wal_pages(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.with(|recorded| recorded.set(pages));
+    Ok(())
+}
 
 /// The writer's side: asks for a checkpoint without ever waiting.
 pub struct CheckpointRequests {
     sender: SyncSender<()>,
-    rows_since: u64,
 }
 
 impl CheckpointRequests {
-    /// Counts committed rows and asks for a checkpoint when enough accumulated. A request made while one is
-    /// pending is folded into it.
-    pub fn committed(&mut self, rows: u64) {
-        self.rows_since += rows;
-        if self.rows_since < ROWS_PER_CHECKPOINT {
+    /// Asks for a checkpoint when the WAL has grown past the threshold; call after a commit on the thread that
+    /// made it. A request made while one is pending is folded into it.
+    pub fn after_commit(&self) {
+        if WAL_PAGES.with(std::cell::Cell::get) < WAL_PAGES_PER_CHECKPOINT {
             return;
         }
         match self.sender.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) => self.rows_since = 0,
-            Err(TrySendError::Disconnected(())) => {}
+            Ok(()) | Err(TrySendError::Full(()) | TrySendError::Disconnected(())) => {}
         }
     }
 }
@@ -47,7 +60,7 @@ pub fn start(path: &Path) -> Result<CheckpointRequests, OpenError> {
         .name("hookscope-checkpointer".into())
         .spawn(move || run(&connection, &requests))
         .map_err(OpenError::Thread)?;
-    Ok(CheckpointRequests { sender, rows_since: 0 })
+    Ok(CheckpointRequests { sender })
 }
 
 fn run(connection: &Connection, requests: &Receiver<()>) {

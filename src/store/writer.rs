@@ -53,7 +53,7 @@ impl Writer {
         checkpoints: CheckpointRequests,
     ) -> rusqlite::Result<Writer> {
         let stored: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'stored'", [], |row| row.get(0))?;
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        super::checkpointer::watch_wal(&conn);
         Ok(Writer {
             conn,
             changes,
@@ -89,8 +89,7 @@ impl Writer {
         let mut changes = Vec::with_capacity(batch.len());
         match self.transaction(batch, &mut changes) {
             Ok(done) => {
-                self.checkpoints
-                    .committed(u64::try_from(batch.len()).unwrap_or(u64::MAX));
+                self.checkpoints.after_commit();
                 for change in changes {
                     // A send fails only when nobody listens, which is fine.
                     let _ = self.changes.send(Arc::new(change));

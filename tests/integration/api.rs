@@ -188,22 +188,10 @@ async fn delete_one_and_clear_all() {
     let app = spawn_app().await;
     let a = app.post_json("/a", "{}").await;
     let b = app.post_json("/b", "{}").await;
-    let response = app
-        .client
-        .delete(app.url(&format!("/_/api/requests/{a}")))
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.delete(&format!("/_/api/requests/{a}")).await, 204);
     assert_eq!(app.list_ids("").await, [b]);
     app.get_json(&format!("/_/api/requests/{a}"), 404).await;
-    let response = app
-        .client
-        .delete(app.url("/_/api/requests"))
-        .send()
-        .await
-        .expect("clear");
-    assert_eq!(response.status(), 204);
+    assert_eq!(app.delete("/_/api/requests").await, 204);
     assert!(app.list_ids("").await.is_empty());
     let c = app.post_json("/c", "{}").await;
     assert!(c > b, "ids are never reused");

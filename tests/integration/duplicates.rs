@@ -71,13 +71,7 @@ async fn duplicate_of_stays_when_the_first_is_deleted() {
     let app = spawn_app().await;
     let first = app.post_json("/x", &channel_event("invoices.created", "kept")).await;
     let second = app.post_json("/x", &channel_event("invoices.created", "kept")).await;
-    let deleted = app
-        .client
-        .delete(app.url(&format!("/_/api/requests/{first}")))
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(app.delete(&format!("/_/api/requests/{first}")).await, 204);
     assert_eq!(app.detail(second).await["duplicate_of"], first);
     let third = app.post_json("/x", &channel_event("invoices.created", "kept")).await;
     assert_eq!(
@@ -93,13 +87,7 @@ async fn clearing_all_forgets_the_keys() {
     let app = spawn_app().await;
     app.post_json("/x", &channel_event("invoices.created", "forgotten"))
         .await;
-    let cleared = app
-        .client
-        .delete(app.url("/_/api/requests"))
-        .send()
-        .await
-        .expect("clear");
-    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.delete("/_/api/requests").await, 204);
     let again = app
         .post_json("/x", &channel_event("invoices.created", "forgotten"))
         .await;

@@ -81,16 +81,8 @@ async fn deletes_and_clears_are_announced() {
     let app = spawn_app().await;
     let id = app.post_json("/x", "{}").await;
     let stream = open_stream(&app, None).await;
-    app.client
-        .delete(app.url(&format!("/_/api/requests/{id}")))
-        .send()
-        .await
-        .expect("delete");
-    app.client
-        .delete(app.url("/_/api/requests"))
-        .send()
-        .await
-        .expect("clear");
+    assert_eq!(app.delete(&format!("/_/api/requests/{id}")).await, 204);
+    assert_eq!(app.delete("/_/api/requests").await, 204);
     let events = collect_events(stream, "cleared", 1).await;
     let names: Vec<_> = events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["deleted", "cleared"]);

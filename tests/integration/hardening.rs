@@ -491,40 +491,23 @@ async fn allowed_host_names_reach_the_inspector() {
 async fn cross_site_delete_is_refused() {
     let app = spawn_app().await;
     let id = app.post_json("/keep", "{}").await;
-    let url = app.url("/_/api/requests");
-    let from_elsewhere = app
-        .client
-        .delete(&url)
-        .header("Origin", "http://attacker.example")
-        .send()
-        .await
-        .expect("d");
-    assert_eq!(from_elsewhere.status(), 403);
-    let null_origin = app
-        .client
-        .delete(&url)
-        .header("Origin", "null")
-        .send()
-        .await
-        .expect("d");
-    assert_eq!(null_origin.status(), 403);
-    let fetch_meta = app
-        .client
-        .delete(&url)
-        .header("Sec-Fetch-Site", "cross-site")
-        .send()
-        .await
-        .expect("d");
-    assert_eq!(fetch_meta.status(), 403);
+    assert_eq!(
+        app.delete_with("/_/api/requests", &[("Origin", "http://attacker.example")])
+            .await,
+        403
+    );
+    assert_eq!(app.delete_with("/_/api/requests", &[("Origin", "null")]).await, 403);
+    assert_eq!(
+        app.delete_with("/_/api/requests", &[("Sec-Fetch-Site", "cross-site")])
+            .await,
+        403
+    );
     assert_eq!(app.list_ids("").await, [id], "nothing was deleted");
-    let own = app
-        .client
-        .delete(&url)
-        .header("Origin", format!("http://{}", app.addr))
-        .send()
-        .await
-        .expect("d");
-    assert_eq!(own.status(), 204);
+    assert_eq!(
+        app.delete_with("/_/api/requests", &[("Origin", &format!("http://{}", app.addr))])
+            .await,
+        204
+    );
     app.stop().await;
 }
 
@@ -664,13 +647,7 @@ async fn full_database_answers_507_then_recovers_when_space_returns() {
     let stored = app.get_json("/_/api/stats", 200).await["total"]
         .as_i64()
         .expect("total");
-    let cleared = app
-        .client
-        .delete(app.url("/_/api/requests"))
-        .send()
-        .await
-        .expect("clear");
-    assert_eq!(cleared.status(), 204);
+    assert_eq!(app.delete("/_/api/requests").await, 204);
     let id = app.post_with("/again", "text/plain", body.into_bytes(), &[]).await;
     assert_eq!(app.list_ids("").await, [id]);
     assert!(stored > 0);

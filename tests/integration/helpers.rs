@@ -91,6 +91,20 @@ impl TestApp {
         response.json().await.expect("JSON answer")
     }
 
+    /// Sends `DELETE path` with extra headers; returns the status.
+    pub async fn delete_with(&self, path: &str, headers: &[(&str, &str)]) -> u16 {
+        let mut request = self.client.delete(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("DELETE").status().as_u16()
+    }
+
+    /// Sends `DELETE path`; returns the status.
+    pub async fn delete(&self, path: &str) -> u16 {
+        self.delete_with(path, &[]).await
+    }
+
     /// The full record of one request.
     pub async fn detail(&self, id: i64) -> Value {
         self.get_json(&format!("/_/api/requests/{id}"), 200).await
