@@ -60,9 +60,9 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub keep: u64,
 
-    /// How hard a commit pushes to disk before the sender gets its 2xx: `full` survives power loss, `normal`
-    /// survives a crash of hookscope but may lose the last moments on power loss.
-    #[arg(long, value_enum, default_value_t = SyncLevel::Full, value_name = "LEVEL")]
+    /// How hard a commit pushes to disk before the sender gets its 2xx. `normal`: committed, survives a crash
+    /// or kill of hookscope; a power loss may cost the last moments. `full`: also survives power loss, slower.
+    #[arg(long, value_enum, default_value_t = SyncLevel::Normal, value_name = "LEVEL")]
     pub sync: SyncLevel,
 
     /// HTTP status answered to captured requests (for example 410 to test a provider's deactivation).
