@@ -24,9 +24,9 @@ pub const RUNNING_LOCK_WAIT: Duration = Duration::from_secs(2);
 /// The size the WAL file is truncated to after a checkpoint.
 const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
 
-/// The writer's page cache, in KiB (SQLite's negative `cache_size`). The default 2 MiB makes the writer re-read
-/// index and key pages from the file on most inserts; 16 MiB keeps their working set in memory and measured 14%
-/// more captures per second (docs/performance.md), within the memory budget.
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`). SQLite's default 2 MiB holds little of a
+/// large store's key and index pages, so each insert would re-read some of them from the file; 16 MiB keeps that
+/// working set in memory for a store of a million requests, within the memory budget.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
 /// Each migration takes the schema from version `index` to `index + 1`.
@@ -135,6 +135,7 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
     // Past a checkpoint the WAL is cut back to this size, so a long run leaves no oversized WAL behind.
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .map_err(sqlite)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(sqlite)?;
     if let Some(max_bytes) = max_bytes {
         let page_size: i64 = conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))
