@@ -1,0 +1,559 @@
+#!/usr/bin/env bash
+# The load benchmark of hookscope: builds release, measures a bare hyper baseline and hookscope on fresh databases
+# with wrk, runs the live-stream (SSE) and the 1M-row scenarios, and prints one table. See bench/README.md.
+#
+#   bench/run.sh             everything (about 3.5 minutes on a 2-core machine)
+#   bench/run.sh --quick     a smoke run: 2 s per load run, 20k rows, 100 SSE clients (about 1 minute)
+#   bench/run.sh --profile   only the profile: a short load run under perf (when hardware counters work) or
+#                            valgrind --tool=callgrind, with a symbolised build in target/profiling
+#
+# Environment overrides (defaults in brackets): DURATION [10] seconds per load run, WARMUP [1], CONNS [64],
+# FIXED_RATE [5000] offered req/s for the fixed-rate latency runs, ROWS [1000000], SSE_CLIENTS [1000],
+# SSE_RATE [1000], QUERY_REPS [21], SETTLE [3] seconds of `sync; sleep` after deleting databases, SERVER_CPU [0],
+# LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0].
+# Raw outputs (wrk, probe, server logs, results.txt, table.txt) go to bench/out/.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT="$ROOT/bench/out"
+MODE=full
+for arg in "$@"; do
+    case "$arg" in
+        --quick) MODE=quick ;;
+        --profile) MODE=profile ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [[ $MODE == quick ]]; then
+    DURATION=${DURATION:-2}; WARMUP=${WARMUP:-0}; ROWS=${ROWS:-20000}; SSE_CLIENTS=${SSE_CLIENTS:-100}
+    SETTLE=${SETTLE:-0.5}; QUERY_REPS=${QUERY_REPS:-5}
+fi
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-64}
+FIXED_RATE=${FIXED_RATE:-5000}
+ROWS=${ROWS:-1000000}
+SSE_CLIENTS=${SSE_CLIENTS:-1000}
+SSE_RATE=${SSE_RATE:-1000}
+QUERY_REPS=${QUERY_REPS:-21}
+SETTLE=${SETTLE:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT_BASE=${PORT_BASE:-9300}
+SKIP_BUILD=${SKIP_BUILD:-0}
+
+HOOKSCOPE="$ROOT/target/release/hookscope"
+EXAMPLES="$ROOT/target/release/examples"
+HS_PORT=$((PORT_BASE + 1))
+BL_PORT=$((PORT_BASE + 2))
+DB_DIR="$OUT/db"
+RESULTS="$OUT/results.txt"
+export RUST_LOG=warn
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+put() { printf '%s=%s\n' "$1" "$2" >>"$RESULTS"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tools
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk; then
+    log "wrk is missing; installing it with apt-get"
+    if [[ $(id -u) == 0 ]]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+for tool in wrk taskset curl python3 cargo; do need "$tool" || die "$tool is required"; done
+CPUS=$(nproc --all)
+if (( CPUS < 2 )); then die "needs two CPUs (server and load generator pinned apart)"; fi
+
+mkdir -p "$OUT" "$DB_DIR"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes: every process started here is remembered by id and stopped on exit.
+
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]:-}"; do
+        [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+SERVER_PID=
+# start_server NAME PORT HEALTH_PATH COMMAND...: starts COMMAND pinned to SERVER_CPU, waits until HEALTH_PATH
+# answers 200. Sets SERVER_PID.
+start_server() {
+    local name=$1 port=$2 health=$3
+    shift 3
+    taskset -c "$SERVER_CPU" "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    local tries=0
+    until curl -fs -o /dev/null "http://127.0.0.1:$port$health"; do
+        tries=$((tries + 1))
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            cat "$OUT/$name.stderr" >&2
+            die "$name exited during start-up"
+        fi
+        (( tries < 3000 )) || die "$name did not become ready"
+        sleep 0.02
+    done
+}
+
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+
+# Resident and peak resident set size of a process, in MB.
+rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+# Deletes a database and its WAL files, then lets the disk discard the freed blocks before the next run.
+fresh_db() {
+    rm -f "$1" "$1-wal" "$1-shm"
+    sync
+    sleep "$SETTLE"
+}
+
+# wrk_run NAME PORT [RATE_PER_CONNECTION]: one wrk run from LOAD_CPU (after a warm-up run); the WRKJSON summary
+# line goes to $OUT/NAME.json.
+wrk_run() {
+    local name=$1 port=$2 rate=${3:-}
+    if [[ $WARMUP != 0 ]]; then
+        RATE=$rate KEY_SEED=$RANDOM$RANDOM taskset -c "$LOAD_CPU" \
+            wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s "$ROOT/bench/post.lua" "http://127.0.0.1:$port" >/dev/null
+    fi
+    local server_before load_before
+    server_before=$(cpu_ticks "$SERVER_CPU")
+    load_before=$(cpu_ticks "$LOAD_CPU")
+    RATE=$rate KEY_SEED=$RANDOM$RANDOM taskset -c "$LOAD_CPU" \
+        wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/post.lua" "http://127.0.0.1:$port" \
+        >"$OUT/$name.wrk.txt"
+    put "cpu_server_$name" "$(busy_percent "$server_before" "$(cpu_ticks "$SERVER_CPU")")"
+    put "cpu_load_$name" "$(busy_percent "$load_before" "$(cpu_ticks "$LOAD_CPU")")"
+    grep '^WRKJSON ' "$OUT/$name.wrk.txt" | sed 's/^WRKJSON //' >"$OUT/$name.json"
+    log "  $name: $(json "$OUT/$name.json" rps) req/s, p99 $(json "$OUT/$name.json" p99_us) us," \
+        "errors $(json "$OUT/$name.json" err_status)/$(json "$OUT/$name.json" err_timeout)," \
+        "CPU busy: server core $(grep "^cpu_server_$name=" "$RESULTS" | cut -d= -f2)%," \
+        "load core $(grep "^cpu_load_$name=" "$RESULTS" | cut -d= -f2)%"
+}
+
+# Busy and total jiffies of one CPU, from /proc/stat; busy_percent BEFORE AFTER gives the busy share between them.
+# It counts every process on that CPU (the machine may be shared), not only ours.
+cpu_ticks() { awk -v cpu="cpu$1" '$1 == cpu {busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6}' /proc/stat; }
+busy_percent() {
+    local b1 t1 b2 t2
+    read -r b1 t1 <<<"$1"
+    read -r b2 t2 <<<"$2"
+    awk -v b="$((b2 - b1))" -v t="$((t2 - t1))" 'BEGIN {printf "%.0f", (t > 0) ? 100 * b / t : 0}'
+}
+
+json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Build
+
+if [[ $MODE == profile ]]; then
+    # A release build with symbols (the release profile strips them), in its own target directory.
+    log "building a symbolised release binary in target/profiling"
+    CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
+        cargo build --release --bin hookscope --target-dir "$ROOT/target/profiling" >&2
+    PROFILED="$ROOT/target/profiling/release/hookscope"
+    DB="$DB_DIR/profile.db"
+    fresh_db "$DB"
+    taskset -cp "$LOAD_CPU" $$ >/dev/null
+    PROFILE_SECONDS=${PROFILE_SECONDS:-10}
+    RESULTS="$OUT/profile.results.txt"
+    : >"$RESULTS"
+    if perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
+        need valgrind || die "valgrind is required for the profile (perf has no hardware counters here)"
+        log "perf cannot count instructions here; profiling with valgrind --tool=callgrind (${PROFILE_SECONDS} s)"
+        rm -f "$OUT"/callgrind.out.*
+        start_server profile "$HS_PORT" /_/health valgrind --tool=callgrind \
+            --callgrind-out-file="$OUT/callgrind.out.%p" "$PROFILED" --listen "127.0.0.1:$HS_PORT" --db "$DB"
+        CONNS=${PROFILE_CONNS:-16} WARMUP=0 DURATION=$PROFILE_SECONDS wrk_run profile_callgrind "$HS_PORT"
+        stop_server
+        report=$(ls -t "$OUT"/callgrind.out.* | head -1)
+        { callgrind_annotate --inclusive=no "$report" 2>/dev/null || true; } | head -70 >"$OUT/profile.callgrind.self.txt"
+        { callgrind_annotate --inclusive=yes "$report" 2>/dev/null || true; } | head -90 \
+            >"$OUT/profile.callgrind.inclusive.txt"
+        log "callgrind: $OUT/profile.callgrind.self.txt (self cost), $OUT/profile.callgrind.inclusive.txt"
+        cat "$OUT/profile.callgrind.self.txt"
+        fresh_db "$DB"
+        EVENT=cpu-clock
+    else
+        EVENT=cycles
+    fi
+    # A sampling profile at full load as well (wall-clock CPU time, kernel included when permitted): callgrind
+    # counts instructions, not time spent waiting in system calls.
+    if perf record -e "$EVENT" -o /dev/null -- true >/dev/null 2>&1; then
+        log "profiling with perf record -e $EVENT at full load (${PROFILE_SECONDS} s)"
+        start_server profile "$HS_PORT" /_/health "$PROFILED" --listen "127.0.0.1:$HS_PORT" --db "$DB"
+        perf record -e "$EVENT" -F 2999 -o "$OUT/perf.data" -p "$SERVER_PID" -- sleep "$PROFILE_SECONDS" \
+            >/dev/null 2>&1 &
+        perf_pid=$!
+        WARMUP=0 DURATION=$PROFILE_SECONDS wrk_run profile_perf "$HS_PORT"
+        wait "$perf_pid" || true
+        stop_server
+        { perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null || true; } \
+            | { grep -v -e '^#' -e '^$' || true; } | head -25 >"$OUT/profile.perf.dso.txt"
+        { perf report -i "$OUT/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null || true; } \
+            | { grep -v -e '^#' -e '^$' || true; } | head -70 >"$OUT/profile.perf.symbols.txt"
+        log "perf: $OUT/profile.perf.dso.txt (by library), $OUT/profile.perf.symbols.txt (by function)"
+        cat "$OUT/profile.perf.dso.txt"
+        head -40 "$OUT/profile.perf.symbols.txt"
+    fi
+    fresh_db "$DB"
+    exit 0
+fi
+
+if [[ $SKIP_BUILD != 1 ]]; then
+    log "building release: hookscope and the baseline, sse_probe and fill_store examples"
+    cargo build --release --bin hookscope --example baseline --example sse_probe --example fill_store >&2
+fi
+for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/sse_probe" "$EXAMPLES/fill_store"; do
+    [[ -x $binary ]] || die "$binary is missing"
+done
+
+# From here on this script (curl, the start-up probe, python) runs on the load generator's CPU.
+taskset -cp "$LOAD_CPU" $$ >/dev/null
+
+DEFAULT_SYNC=$("$HOOKSCOPE" --help | awk '/--sync/ {f=1} f && /default:/ {gsub(/.*default: |\].*/, ""); print; exit}')
+DEFAULT_SYNC=${DEFAULT_SYNC:-full}
+OTHER_SYNC=$([[ $DEFAULT_SYNC == full ]] && echo normal || echo full)
+: >"$RESULTS"
+put mode "$MODE"
+put duration "$DURATION"
+put conns "$CONNS"
+put rows "$ROWS"
+put sse_clients "$SSE_CLIENTS"
+put sse_rate "$SSE_RATE"
+put fixed_rate "$FIXED_RATE"
+put default_sync "$DEFAULT_SYNC"
+put other_sync "$OTHER_SYNC"
+put commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src 2>/dev/null || echo +dirty)"
+put binary_mb "$(stat -c %s "$HOOKSCOPE" | awk '{printf "%.1f", $1 / 1048576}')"
+log "hookscope's default durability is --sync $DEFAULT_SYNC; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU," \
+    "$CONNS connections, ${DURATION} s per run"
+
+# Per-connection pacing for the fixed-rate runs (64 connections x 78 req/s ~ 5k req/s).
+PACED=$(python3 -c "print(round($FIXED_RATE / $CONNS, 3))")
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1, 2: the bare baseline, then hookscope at both durability levels, each on a fresh database.
+
+log "baseline: bare hyper server"
+start_server baseline "$BL_PORT" / "$EXAMPLES/baseline" "127.0.0.1:$BL_PORT"
+wrk_run baseline_max "$BL_PORT"
+wrk_run baseline_fixed "$BL_PORT" "$PACED"
+put baseline_hwm_mb "$(hwm_mb "$SERVER_PID")"
+stop_server
+
+DB="$DB_DIR/hookscope.db"
+for sync_level in "$DEFAULT_SYNC" "$OTHER_SYNC"; do
+    log "hookscope --sync $sync_level: throughput"
+    fresh_db "$DB"
+    start_server "hs_$sync_level" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
+        --sync "$sync_level"
+    sleep 1
+    put "idle_rss_mb_$sync_level" "$(rss_mb "$SERVER_PID")"
+    wrk_run "hs_${sync_level}_max" "$HS_PORT"
+    put "peak_rss_mb_$sync_level" "$(hwm_mb "$SERVER_PID")"
+    stop_server
+
+    log "hookscope --sync $sync_level: fixed rate, $FIXED_RATE req/s offered"
+    fresh_db "$DB"
+    start_server "hs_$sync_level" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
+        --sync "$sync_level"
+    wrk_run "hs_${sync_level}_fixed" "$HS_PORT" "$PACED"
+    stop_server
+done
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3: the live stream.
+
+log "live stream: is GET /_/events there?"
+fresh_db "$DB"
+start_server hs_sse "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB"
+events_status=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HS_PORT/_/events" || true)
+if [[ $events_status != 200 ]]; then
+    log "  GET /_/events answered $events_status: skipping the live-stream scenario"
+    put sse_available 0
+    stop_server
+else
+    put sse_available 1
+    log "live stream: capture throughput with $SSE_CLIENTS connected clients"
+    hold_seconds=$(( WARMUP + DURATION + 2 ))
+    taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$HS_PORT" --clients "$SSE_CLIENTS" \
+        --hold "$hold_seconds" >"$OUT/sse_hold.txt" 2>"$OUT/sse_hold.stderr" &
+    probe_pid=$!
+    PIDS+=("$probe_pid")
+    tries=0
+    until grep -q '^READY' "$OUT/sse_hold.txt" 2>/dev/null; do
+        tries=$((tries + 1)); (( tries < 3000 )) || die "the SSE clients did not connect"
+        kill -0 "$probe_pid" 2>/dev/null || { cat "$OUT/sse_hold.stderr" >&2; die "sse_probe --hold failed"; }
+        sleep 0.01
+    done
+    log "  $(grep '^READY' "$OUT/sse_hold.txt")"
+    wrk_run hs_sse_max "$HS_PORT"
+    put peak_rss_mb_sse "$(hwm_mb "$SERVER_PID")"
+    wait "$probe_pid" || true
+    grep '^SSEJSON ' "$OUT/sse_hold.txt" | sed 's/^SSEJSON //' >"$OUT/sse_hold.json" || true
+    stop_server
+
+    log "live stream: 2xx-to-event latency, $SSE_CLIENTS clients, $SSE_RATE req/s"
+    fresh_db "$DB"
+    start_server hs_sse "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB"
+    taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$HS_PORT" --clients "$SSE_CLIENTS" \
+        --rate "$SSE_RATE" --seconds "$DURATION" >"$OUT/sse_latency.txt" 2>"$OUT/sse_latency.stderr" || true
+    grep -v '^SSEJSON' "$OUT/sse_latency.txt" | sed 's/^/  /' >&2 || true
+    grep '^SSEJSON ' "$OUT/sse_latency.txt" | sed 's/^SSEJSON //' >"$OUT/sse_latency.json" || true
+    stop_server
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4: the scale of the store.
+
+log "store scale: empty-store reference with --keep 0"
+fresh_db "$DB"
+start_server hs_keep0 "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" --keep 0
+wrk_run hs_empty_keep0_max "$HS_PORT"
+stop_server
+
+BIG="$DB_DIR/big.db"
+log "store scale: filling $ROWS rows with examples/fill_store"
+fresh_db "$BIG"
+fill_started=$(date +%s.%N)
+taskset -c "0-$((CPUS - 1))" "$EXAMPLES/fill_store" "$BIG" "$ROWS" >"$OUT/fill.txt" 2>"$OUT/fill.stderr" \
+    || { cat "$OUT/fill.stderr" >&2; die "fill_store failed"; }
+# A store that hookscope closed cleanly holds everything in the main file; make sure of it.
+python3 - "$BIG" <<'PY' >&2
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+busy, log_pages, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+print(f"  checkpoint after the fill: busy={busy} wal_pages={log_pages} copied={done}")
+conn.close()
+PY
+put fill_seconds "$(python3 -c "import time; print(round(time.time() - $fill_started, 1))")"
+put big_db_mb "$(stat -c %s "$BIG" | awk '{printf "%.0f", $1 / 1048576}')"
+log "  $(cat "$OUT/fill.txt"); database $(stat -c %s "$BIG" | awk '{printf "%.0f MB", $1 / 1048576}')"
+sync
+sleep "$SETTLE"
+
+# Start-up: from exec to the listener accepting, the median of three starts (page cache warm).
+startups=()
+for attempt in 1 2 3; do
+    t0=$(date +%s%N)
+    taskset -c "$SERVER_CPU" "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$BIG" --keep 0 \
+        >"$OUT/hs_big.stdout" 2>"$OUT/hs_big.stderr" &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    tries=0
+    until (exec 3<>"/dev/tcp/127.0.0.1/$HS_PORT") 2>/dev/null; do
+        tries=$((tries + 1)); (( tries < 100000 )) || die "hookscope did not start on the big store"
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/hs_big.stderr" >&2; die "hookscope exited on the big store"; }
+    done
+    t1=$(date +%s%N)
+    startups+=("$(( (t1 - t0) / 1000 ))")
+    curl -fs -o /dev/null "http://127.0.0.1:$HS_PORT/_/health" || die "no health answer on the big store"
+    if (( attempt < 3 )); then stop_server; fi
+done
+put startup_ms "$(printf '%s\n' "${startups[@]}" | sort -n | sed -n 2p | awk '{printf "%.1f", $1 / 1000}')"
+log "  start-up (us): ${startups[*]}"
+put idle_rss_mb_big "$(rss_mb "$SERVER_PID")"
+
+# The list API: median and worst of QUERY_REPS calls each, after one warm-up call.
+query() {
+    local name=$1 url=$2 times=() status
+    curl -s -o "$OUT/query_$name.json" "http://127.0.0.1:$HS_PORT$url"
+    for _ in $(seq "$QUERY_REPS"); do
+        read -r status t < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "http://127.0.0.1:$HS_PORT$url")
+        [[ $status == 200 ]] || die "$url answered $status"
+        times+=("$t")
+    done
+    local stats
+    stats=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int((NR+1)/2)]*1000, a[NR]*1000}')
+    put "query_${name}_ms" "${stats% *}"
+    put "query_${name}_max_ms" "${stats#* }"
+    local count
+    count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["requests"]))' "$OUT/query_$name.json")
+    log "  $url: median ${stats% *} ms, worst ${stats#* } ms ($count rows)"
+}
+log "store scale: list API on $ROWS rows"
+query first_page '/_/api/requests?limit=50'
+query event '/_/api/requests?event=invoices.created'
+query envelope '/_/api/requests?envelope=channel_event'
+query valid '/_/api/requests?valid=false'
+query duplicate '/_/api/requests?duplicate=true'
+query path '/_/api/requests?path=/hooks/'
+
+# Duplicate lookups: the query plan of the writer's lookup, and its cost on this store.
+python3 - "$BIG" <<'PY' >>"$RESULTS"
+import sqlite3, sys, time
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+plan = " ".join(row[-1] for row in conn.execute(
+    "EXPLAIN QUERY PLAN SELECT first_id FROM idempotency_keys WHERE key = ?", (b"x",)))
+keys = [row[0] for row in conn.execute("SELECT key FROM idempotency_keys ORDER BY random() LIMIT 20000")]
+total = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
+statement = "SELECT first_id FROM idempotency_keys WHERE key = ?"
+started = time.perf_counter()
+for key in keys:
+    conn.execute(statement, (key,)).fetchone()
+per_lookup = (time.perf_counter() - started) / max(len(keys), 1) * 1e6
+print(f"dup_plan={plan}")
+print(f"dup_keys={total}")
+print(f"dup_lookup_us={per_lookup:.1f}")
+PY
+
+log "store scale: capture throughput on $ROWS stored rows"
+wrk_run hs_big_max "$HS_PORT"
+put peak_rss_mb_big "$(hwm_mb "$SERVER_PID")"
+stop_server
+rm -f "$BIG" "$BIG-wal" "$BIG-shm" "$DB" "$DB-wal" "$DB-shm"
+
+# ---------------------------------------------------------------------------------------------------------------
+# The table.
+
+python3 - "$OUT" <<'PY' | tee "$OUT/table.txt"
+import json, os, sys
+
+out = sys.argv[1]
+results = {}
+for line in open(os.path.join(out, "results.txt")):
+    key, _, value = line.rstrip("\n").partition("=")
+    results[key] = value
+
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name + ".json")))
+    except (OSError, ValueError):
+        return None
+
+def num(key):
+    try:
+        return float(results[key])
+    except (KeyError, ValueError):
+        return None
+
+rows = []
+def row(figure, hookscope, baseline, ratio, target, verdict):
+    rows.append([figure, hookscope, baseline, ratio, target, verdict])
+
+def fmt(value, digits=1):
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+def check(value, ok, stretch=None):
+    if value is None:
+        return "n/a"
+    if not ok(value):
+        return "FAIL"
+    if stretch is not None and stretch(value):
+        return "pass+stretch"
+    return "pass"
+
+default, other = results["default_sync"], results["other_sync"]
+bl_max, bl_fixed = load("baseline_max"), load("baseline_fixed")
+for level in (default, other):
+    label = f"--sync {level}" + (" (default)" if level == default else "")
+    hs = load(f"hs_{level}_max")
+    if hs and bl_max:
+        ratio = hs["rps"] / bl_max["rps"]
+        row(f"1. capture throughput, req/s, {label}", fmt(hs["rps"], 0), fmt(bl_max["rps"], 0), f"{ratio:.2f}x",
+            ">= 0.40x (0.50x stretch)", check(ratio, lambda r: r >= 0.40, lambda r: r >= 0.50))
+for level in (default, other):
+    label = f"--sync {level}" + (" (default)" if level == default else "")
+    hs = load(f"hs_{level}_max")
+    if hs and bl_max:
+        p99 = hs["p99_us"] / 1000
+        row(f"2. p99 at full load ({results['conns']} conns), ms, {label}", fmt(p99, 2),
+            fmt(bl_max["p99_us"] / 1000, 2), "", "<= 5 ms", check(p99, lambda v: v <= 5))
+for level in (default, other):
+    label = f"--sync {level}" + (" (default)" if level == default else "")
+    hs = load(f"hs_{level}_fixed")
+    if hs and bl_fixed:
+        p99 = hs["p99_us"] / 1000
+        row(f"2. p99 at {results['fixed_rate']} req/s offered ({hs['rps']:.0f} done), ms, {label}", fmt(p99, 2),
+            fmt(bl_fixed["p99_us"] / 1000, 2), "", "<= 2 ms", check(p99, lambda v: v <= 2))
+
+if results.get("sse_available") == "1":
+    sse, plain, hold = load("hs_sse_max"), load(f"hs_{default}_max"), load("sse_hold")
+    if sse and plain:
+        ratio = sse["rps"] / plain["rps"]
+        clients = hold["clients"] if hold else results["sse_clients"]
+        row(f"3. throughput with {clients} SSE clients, req/s (baseline: no clients)", fmt(sse["rps"], 0),
+            fmt(plain["rps"], 0), f"{ratio:.2f}x", ">= 0.85x", check(ratio, lambda r: r >= 0.85))
+    lat = load("sse_latency")
+    if lat:
+        p99 = lat["all_p99_ms"]
+        row(f"3. 2xx -> event at every client, p99 ms ({lat['clients']} clients, {lat['rps']:.0f} req/s)",
+            fmt(p99, 2), "", "", "<= 10 ms", check(p99, lambda v: v <= 10) if p99 is not None else "FAIL")
+        row("   2xx -> event at the first client, p99 ms", fmt(lat["first_p99_ms"], 2), "", "", "(info)", "")
+        if lat["missing"] or lat["incomplete"]:
+            row("   events missing / seen by only some clients", f"{lat['missing']} / {lat['incomplete']}", "",
+                "", "0 / 0", "FAIL")
+else:
+    row("3. live stream (GET /_/events)", "absent", "", "", "", "skipped")
+
+rows_label = f"{int(num('rows')):,}"
+row(f"4. start-up with {rows_label} rows, ms", fmt(num("startup_ms"), 1), "", "", "< 200 ms",
+    check(num("startup_ms"), lambda v: v < 200))
+row("4. list, first page (limit 50), ms", fmt(num("query_first_page_ms"), 2), "", "", "< 5 ms",
+    check(num("query_first_page_ms"), lambda v: v < 5))
+for name, label in [("event", "event=invoices.created"), ("envelope", "envelope=channel_event"),
+                    ("valid", "valid=false"), ("duplicate", "duplicate=true"), ("path", "path=/hooks/")]:
+    value = num(f"query_{name}_ms")
+    row(f"4. list filter {label}, ms", fmt(value, 2), "", "", "< 25 ms", check(value, lambda v: v < 25))
+plan = results.get("dup_plan", "")
+row(f"4. duplicate lookup, {fmt(num('dup_lookup_us'), 1)} us at {int(num('dup_keys') or 0):,} keys", plan[:44], "",
+    "", "index search", "pass" if "SEARCH" in plan and ("PRIMARY KEY" in plan or "INDEX" in plan) else "FAIL")
+big, empty = load("hs_big_max"), load("hs_empty_keep0_max")
+if big and empty:
+    ratio = big["rps"] / empty["rps"]
+    row(f"4. capture throughput at {rows_label} rows, req/s (baseline: empty, both --keep 0)", fmt(big["rps"], 0),
+        fmt(empty["rps"], 0), f"{ratio:.2f}x", ">= 0.90x", check(ratio, lambda r: r >= 0.90))
+
+row("5. idle RSS, MB", fmt(num(f"idle_rss_mb_{default}")), "", "", "< 16 MB",
+    check(num(f"idle_rss_mb_{default}"), lambda v: v < 16))
+row("5. peak RSS during the throughput run, MB", fmt(num(f"peak_rss_mb_{default}")),
+    fmt(num("baseline_hwm_mb")), "", "< 64 MB", check(num(f"peak_rss_mb_{default}"), lambda v: v < 64))
+if num("peak_rss_mb_sse") is not None:
+    row("   peak RSS with the SSE clients, MB", fmt(num("peak_rss_mb_sse")), "", "", "(info)", "")
+row(f"   peak RSS on the {rows_label}-row store, MB", fmt(num("peak_rss_mb_big")), "", "", "(info)", "")
+row("5. release binary, MB", fmt(num("binary_mb")), "", "", "< 20 MB", check(num("binary_mb"), lambda v: v < 20))
+
+header = ["figure", "hookscope", "baseline", "ratio", "target", "result"]
+widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+print(f"hookscope {results['commit']}, {results['mode']} run: {results['duration']} s per load run, "
+      f"{results['conns']} connections, 1 KiB channel_event bodies, server and wrk on separate CPUs")
+print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+for r in rows:
+    print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+print()
+print("CPU busy during each measured load run (whole CPU, every process on it), server core / load core:")
+runs = [("baseline_max", "baseline, full load"), ("baseline_fixed", "baseline, fixed rate"),
+        (f"hs_{default}_max", f"hookscope --sync {default}, full load"),
+        (f"hs_{other}_max", f"hookscope --sync {other}, full load"),
+        (f"hs_{default}_fixed", f"hookscope --sync {default}, fixed rate"),
+        (f"hs_{other}_fixed", f"hookscope --sync {other}, fixed rate"),
+        ("hs_sse_max", "hookscope with SSE clients, full load"),
+        ("hs_empty_keep0_max", "hookscope --keep 0, empty store"), ("hs_big_max", f"hookscope --keep 0, {rows_label} rows")]
+for key, label in runs:
+    if f"cpu_server_{key}" in results:
+        print(f"  {label:45} {results[f'cpu_server_{key}']:>4} % / {results[f'cpu_load_{key}']:>4} %")
+hold = load("sse_hold")
+if hold:
+    print(f"  SSE clients received {hold['events']:,} events ({hold['mbytes']:,.0f} MB) during that run")
+fails = sum(1 for r in rows if r[5] == "FAIL")
+print(f"{fails} target(s) failed." if fails else "Every target met.")
+PY

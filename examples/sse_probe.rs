@@ -1,0 +1,620 @@
+//! The live-stream probe for `bench/run.sh` (scenario 3). Raw tokio TCP, no HTTP client library, so that a
+//! thousand connections stay cheap.
+//!
+//! Latency mode (default): opens `--clients` connections to `GET /_/events`, then posts 1 KiB channel_event
+//! captures at `--rate` requests per second for `--seconds`, and for each capture measures the time from receiving
+//! its 2xx to its event (matched on the SSE `id:` field, which equals the capture's `"id"`) arriving at the first
+//! client and at every client. Prints p50/p99/max of both, the achieved rate, and a `SSEJSON {...}` line.
+//!
+//! Hold mode (`--hold SECONDS`): opens the clients, prints `READY`, and reads (and counts) events for that long
+//! while something else (wrk) drives the load. Prints `SSEJSON {...}` with how many events arrived.
+//!
+//! Usage: `sse_probe --addr 127.0.0.1:9200 [--clients 1000] [--rate 1000] [--seconds 10] [--posters 8]
+//! [--path /hooks/sse] [--hold SECONDS]`
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+struct Args {
+    addr: SocketAddr,
+    clients: usize,
+    rate: f64,
+    seconds: f64,
+    posters: usize,
+    path: String,
+    hold: Option<f64>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: "127.0.0.1:9200".parse().expect("static address"),
+        clients: 1000,
+        rate: 1000.0,
+        seconds: 10.0,
+        posters: 8,
+        path: "/hooks/sse".into(),
+        hold: None,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        let mut value = || given.next().ok_or_else(|| format!("{flag} needs a value"));
+        let bad = |error: &dyn std::fmt::Display| format!("bad value for {flag}: {error}");
+        match flag.as_str() {
+            "--addr" => args.addr = value()?.parse().map_err(|e| bad(&e))?,
+            "--clients" => args.clients = value()?.parse().map_err(|e| bad(&e))?,
+            "--rate" => args.rate = value()?.parse().map_err(|e| bad(&e))?,
+            "--seconds" => args.seconds = value()?.parse().map_err(|e| bad(&e))?,
+            "--posters" => args.posters = value()?.parse().map_err(|e| bad(&e))?,
+            "--path" => args.path = value()?,
+            "--hold" => args.hold = Some(value()?.parse().map_err(|e| bad(&e))?),
+            "-h" | "--help" => {
+                return Err(
+                    "usage: sse_probe --addr HOST:PORT [--clients N] [--rate R] [--seconds S] \
+                            [--posters P] [--path /hooks/sse] [--hold SECONDS]"
+                        .into(),
+                );
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if args.posters == 0 || args.rate <= 0.0 {
+        return Err("--posters and --rate must be positive".into());
+    }
+    Ok(args)
+}
+
+/// What the clients record, shared without locks: per capture id (offset from `base`), the first and last arrival
+/// time (nanoseconds since `start`) and how many clients saw it.
+struct Arrivals {
+    start: Instant,
+    base: AtomicU64,
+    first: Vec<AtomicU64>,
+    last: Vec<AtomicU64>,
+    count: Vec<AtomicU32>,
+    /// Every `request` event seen by any client, tracked or not.
+    events: AtomicU64,
+    /// Events of other kinds (deleted, cleared, evicted, lagged, ...).
+    other_events: AtomicU64,
+    bytes: AtomicU64,
+    connected: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl Arrivals {
+    fn new(capacity: usize) -> Arrivals {
+        Arrivals {
+            start: Instant::now(),
+            base: AtomicU64::new(u64::MAX),
+            first: (0..capacity).map(|_| AtomicU64::new(u64::MAX)).collect(),
+            last: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            count: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            events: AtomicU64::new(0),
+            other_events: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            connected: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+        }
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn record(&self, id: u64, at: u64) {
+        self.events.fetch_add(1, Ordering::Relaxed);
+        let base = self.base.load(Ordering::Relaxed);
+        if id < base {
+            return;
+        }
+        let Ok(index) = usize::try_from(id - base) else { return };
+        if index >= self.first.len() {
+            return;
+        }
+        self.first[index].fetch_min(at, Ordering::Relaxed);
+        self.last[index].fetch_max(at, Ordering::Relaxed);
+        self.count[index].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Undoes HTTP/1.1 chunked transfer coding incrementally, so an SSE line split across chunks is still whole.
+#[derive(Default)]
+struct Dechunker {
+    state: ChunkState,
+    size: usize,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+enum ChunkState {
+    #[default]
+    Size,
+    /// Skipping a chunk extension up to the line end.
+    Extension,
+    SizeLf,
+    Data,
+    DataCr,
+    DataLf,
+}
+
+impl Dechunker {
+    /// Feeds raw bytes; calls `out` with each run of payload bytes.
+    fn feed(&mut self, mut input: &[u8], out: &mut impl FnMut(&[u8])) {
+        while !input.is_empty() {
+            if self.state == ChunkState::Data {
+                let take = self.size.min(input.len());
+                out(&input[..take]);
+                self.size -= take;
+                input = &input[take..];
+                if self.size == 0 {
+                    self.state = ChunkState::DataCr;
+                }
+                continue;
+            }
+            let byte = input[0];
+            input = &input[1..];
+            self.state = match (self.state, byte) {
+                (ChunkState::Size, b'0'..=b'9') => {
+                    self.size = self.size * 16 + usize::from(byte - b'0');
+                    ChunkState::Size
+                }
+                (ChunkState::Size, b'a'..=b'f') => {
+                    self.size = self.size * 16 + usize::from(byte - b'a' + 10);
+                    ChunkState::Size
+                }
+                (ChunkState::Size, b'A'..=b'F') => {
+                    self.size = self.size * 16 + usize::from(byte - b'A' + 10);
+                    ChunkState::Size
+                }
+                (ChunkState::Size | ChunkState::Extension, b'\r') => ChunkState::SizeLf,
+                (ChunkState::Size | ChunkState::Extension | ChunkState::SizeLf, b'\n') => {
+                    if self.size == 0 {
+                        // The last chunk: the stream ended.
+                        ChunkState::Size
+                    } else {
+                        ChunkState::Data
+                    }
+                }
+                (ChunkState::Size | ChunkState::Extension, _) => ChunkState::Extension,
+                (ChunkState::SizeLf, _) => ChunkState::SizeLf,
+                (ChunkState::DataCr, b'\r') => ChunkState::DataLf,
+                (ChunkState::DataCr | ChunkState::DataLf, b'\n') => {
+                    self.size = 0;
+                    ChunkState::Size
+                }
+                (state, _) => state,
+            };
+        }
+    }
+}
+
+/// Splits a text/event-stream into events and records the id of each `request` event.
+#[derive(Default)]
+struct SseParser {
+    line: Vec<u8>,
+    event_is_request: bool,
+    event_named: bool,
+    id: Option<u64>,
+}
+
+impl SseParser {
+    fn feed(&mut self, mut input: &[u8], arrivals: &Arrivals, at: u64) {
+        while let Some(end) = input.iter().position(|&byte| byte == b'\n') {
+            if self.line.is_empty() {
+                self.line_done(&input[..end], arrivals, at);
+            } else {
+                self.line.extend_from_slice(&input[..end]);
+                let line = std::mem::take(&mut self.line);
+                self.line_done(&line, arrivals, at);
+                self.line = line;
+                self.line.clear();
+            }
+            input = &input[end + 1..];
+        }
+        self.line.extend_from_slice(input);
+    }
+
+    fn line_done(&mut self, line: &[u8], arrivals: &Arrivals, at: u64) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            // Dispatch. An unnamed event is a `message`; hookscope names its capture events `request`.
+            if let Some(id) = self.id.take() {
+                if self.event_is_request || !self.event_named {
+                    arrivals.record(id, at);
+                } else {
+                    arrivals.other_events.fetch_add(1, Ordering::Relaxed);
+                }
+            } else if self.event_named {
+                arrivals.other_events.fetch_add(1, Ordering::Relaxed);
+            }
+            self.event_is_request = false;
+            self.event_named = false;
+        } else if let Some(value) = line.strip_prefix(b"id:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            self.id = std::str::from_utf8(value).ok().and_then(|text| text.parse().ok());
+        } else if let Some(value) = line.strip_prefix(b"event:") {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            self.event_named = true;
+            self.event_is_request = value == b"request";
+        }
+    }
+}
+
+fn header_end(buffer: &[u8]) -> Option<usize> {
+    buffer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|at| at + 4)
+}
+
+/// One live-stream viewer: subscribes, signals when the stream is open, then records every event until EOF.
+async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semaphore>) -> std::io::Result<()> {
+    let permit = connecting.acquire_owned().await.map_err(std::io::Error::other)?;
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let request = format!("GET /_/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    let body_start = loop {
+        let read = stream.read(&mut buffer[filled..]).await?;
+        if read == 0 {
+            return Err(std::io::Error::other("the server closed the stream before its headers"));
+        }
+        filled += read;
+        if let Some(end) = header_end(&buffer[..filled]) {
+            break end;
+        }
+        if filled == buffer.len() {
+            return Err(std::io::Error::other("response headers too large"));
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..body_start]).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        let first = head.lines().next().unwrap_or_default().to_owned();
+        return Err(std::io::Error::other(format!("GET /_/events answered {first}")));
+    }
+    let chunked = head.contains("transfer-encoding: chunked");
+    arrivals.connected.fetch_add(1, Ordering::Relaxed);
+    drop(permit);
+
+    let mut dechunker = Dechunker::default();
+    let mut parser = SseParser::default();
+    let mut pending = body_start..filled;
+    loop {
+        let at = arrivals.now_ns();
+        let data = &buffer[pending.clone()];
+        arrivals.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        if chunked {
+            dechunker.feed(data, &mut |payload| parser.feed(payload, &arrivals, at));
+        } else {
+            parser.feed(data, &arrivals, at);
+        }
+        let read = stream.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        pending = 0..read;
+    }
+}
+
+/// Connects every client and waits until each stream is open (or has failed).
+async fn connect_clients(args: &Args, arrivals: &Arc<Arrivals>) -> Vec<tokio::task::JoinHandle<()>> {
+    let connecting = Arc::new(Semaphore::new(64));
+    let handles: Vec<_> = (0..args.clients)
+        .map(|_| {
+            let arrivals = arrivals.clone();
+            let connecting = connecting.clone();
+            let addr = args.addr;
+            tokio::spawn(async move {
+                if let Err(error) = client(addr, arrivals.clone(), connecting).await
+                    && arrivals.failed.fetch_add(1, Ordering::Relaxed) < 3
+                {
+                    eprintln!("sse_probe: a client failed: {error}");
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while arrivals.connected.load(Ordering::Relaxed) + arrivals.failed.load(Ordering::Relaxed) < args.clients
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    handles
+}
+
+/// A 1 KiB channel_event with a fresh UUID-shaped idempotency key.
+fn capture_body(prefix: u32, counter: u64) -> String {
+    let key = format!(
+        "{prefix:08x}-{:04x}-4000-8000-{:012x}",
+        counter & 0xffff,
+        counter & 0xffff_ffff_ffff
+    );
+    let start = format!(
+        r#"{{"event":"invoices.created","message":"Invoice created successfully.","idempotency_key":"{key}","environment":"staging","data":{{"id":{counter},"note":""#
+    );
+    let fill = 1024usize.saturating_sub(start.len() + 3);
+    format!("{start}{}\"}}}}", "x".repeat(fill))
+}
+
+/// A keep-alive poster: one capture at a time; answers the capture's id and the instant its 2xx arrived.
+struct Poster {
+    stream: TcpStream,
+    buffer: Vec<u8>,
+    addr: SocketAddr,
+    path: String,
+}
+
+impl Poster {
+    async fn connect(addr: SocketAddr, path: &str) -> std::io::Result<Poster> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Poster {
+            stream,
+            buffer: vec![0; 16 * 1024],
+            addr,
+            path: path.to_owned(),
+        })
+    }
+
+    async fn post(&mut self, body: &str) -> std::io::Result<u64> {
+        let request = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.path,
+            self.addr,
+            body.len()
+        );
+        self.stream.write_all(request.as_bytes()).await?;
+        let mut filled = 0;
+        loop {
+            let read = self.stream.read(&mut self.buffer[filled..]).await?;
+            if read == 0 {
+                return Err(std::io::Error::other("the server closed a poster connection"));
+            }
+            filled += read;
+            let Some(end) = header_end(&self.buffer[..filled]) else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&self.buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .ok_or_else(|| std::io::Error::other("an answer without Content-Length"))?;
+            if filled < end + length {
+                continue;
+            }
+            if !head.starts_with("http/1.1 2") {
+                return Err(std::io::Error::other(format!(
+                    "a capture was answered {}",
+                    head.lines().next().unwrap_or_default()
+                )));
+            }
+            let answer = String::from_utf8_lossy(&self.buffer[end..end + length]).into_owned();
+            let id = answer
+                .split_once("\"id\":")
+                .and_then(|(_, rest)| {
+                    let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().ok()
+                })
+                .ok_or_else(|| std::io::Error::other(format!("no id in the answer {answer}")))?;
+            return Ok(id);
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1e6
+}
+
+async fn hold(args: &Args, seconds: f64) {
+    let arrivals = Arc::new(Arrivals::new(0));
+    let _clients = connect_clients(args, &arrivals).await;
+    let connected = arrivals.connected.load(Ordering::Relaxed);
+    println!("READY clients={connected}");
+    let _ = std::io::stdout().flush();
+    let before = arrivals.events.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let events = arrivals.events.load(Ordering::Relaxed) - before;
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "SSEJSON {{\"mode\":\"hold\",\"clients\":{connected},\"failed\":{},\"events\":{events},\"events_per_s\":{:.1},\
+         \"other_events\":{},\"mbytes\":{:.1}}}",
+        arrivals.failed.load(Ordering::Relaxed),
+        events as f64 / elapsed,
+        arrivals.other_events.load(Ordering::Relaxed),
+        arrivals.bytes.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+}
+
+async fn latency(args: &Args) -> Result<(), String> {
+    let capacity = (args.rate * args.seconds * 1.5) as usize + 1024;
+    let arrivals = Arc::new(Arrivals::new(capacity));
+    let connect_started = Instant::now();
+    let _clients = connect_clients(args, &arrivals).await;
+    let connected = arrivals.connected.load(Ordering::Relaxed);
+    eprintln!(
+        "sse_probe: {connected} of {} clients connected in {:.2} s",
+        args.clients,
+        connect_started.elapsed().as_secs_f64()
+    );
+    if connected == 0 && args.clients > 0 {
+        return Err("no live-stream client could connect".into());
+    }
+
+    let prefix = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.subsec_nanos())
+        .unwrap_or(7))
+        ^ 0x5eed_0000;
+    // A first capture tells where the ids of this run start.
+    let mut warmup = Poster::connect(args.addr, &args.path)
+        .await
+        .map_err(|e| e.to_string())?;
+    let first = warmup.post(&capture_body(prefix, 0)).await.map_err(|e| e.to_string())?;
+    arrivals.base.store(first + 1, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let acks: Arc<Mutex<Vec<(u64, u64)>>> = Arc::new(Mutex::new(Vec::with_capacity(capacity)));
+    let counter = Arc::new(AtomicU64::new(1));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let until = started + Duration::from_secs_f64(args.seconds);
+    let period = Duration::from_secs_f64(args.posters as f64 / args.rate);
+    let mut posters = Vec::new();
+    let count = args.posters as f64;
+    for index in 0..args.posters {
+        let mut poster = Poster::connect(args.addr, &args.path)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (acks, counter, errors, arrivals) = (acks.clone(), counter.clone(), errors.clone(), arrivals.clone());
+        posters.push(tokio::spawn(async move {
+            // Staggered so the posters do not fire together.
+            let offset = period.mul_f64(index as f64 / count);
+            let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + offset, period);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            while Instant::now() < until {
+                ticker.tick().await;
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                match poster.post(&capture_body(prefix, n)).await {
+                    Ok(id) => {
+                        let at = arrivals.now_ns();
+                        acks.lock().expect("acks lock").push((id, at));
+                    }
+                    Err(error) => {
+                        if errors.fetch_add(1, Ordering::Relaxed) < 3 {
+                            eprintln!("sse_probe: {error}");
+                        }
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    for poster in posters {
+        let _ = poster.await;
+    }
+    let posting = started.elapsed().as_secs_f64();
+    // Let the last events arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let acks = acks.lock().expect("acks lock").clone();
+    let base = arrivals.base.load(Ordering::Relaxed);
+    let (mut to_first, mut to_all) = (Vec::new(), Vec::new());
+    let (mut missing, mut incomplete, mut early) = (0u64, 0u64, 0u64);
+    for &(id, ack) in &acks {
+        let Some(index) = id.checked_sub(base).and_then(|i| usize::try_from(i).ok()) else {
+            continue;
+        };
+        if index >= capacity {
+            continue;
+        }
+        let count = arrivals.count[index].load(Ordering::Relaxed) as usize;
+        if count == 0 {
+            missing += 1;
+            continue;
+        }
+        let first = arrivals.first[index].load(Ordering::Relaxed);
+        let last = arrivals.last[index].load(Ordering::Relaxed);
+        if first < ack {
+            early += 1;
+        }
+        to_first.push(first.saturating_sub(ack));
+        if count >= connected {
+            to_all.push(last.saturating_sub(ack));
+        } else {
+            incomplete += 1;
+        }
+    }
+    to_first.sort_unstable();
+    to_all.sort_unstable();
+    let rate = acks.len() as f64 / posting;
+    println!(
+        "captures: {} in {posting:.2} s = {rate:.0} req/s (asked {:.0}), {} errors; clients: {connected}",
+        acks.len(),
+        args.rate,
+        errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "2xx -> event at first client: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        percentile(&to_first, 50.0),
+        percentile(&to_first, 99.0),
+        percentile(&to_first, 100.0)
+    );
+    println!(
+        "2xx -> event at every client: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        percentile(&to_all, 50.0),
+        percentile(&to_all, 99.0),
+        percentile(&to_all, 100.0)
+    );
+    println!(
+        "events never seen: {missing}; seen by only some clients: {incomplete}; seen before the 2xx: {early}; \
+         other events: {}",
+        arrivals.other_events.load(Ordering::Relaxed)
+    );
+    let json_ms = |value: f64| {
+        if value.is_nan() {
+            "null".to_owned()
+        } else {
+            format!("{value:.3}")
+        }
+    };
+    println!(
+        "SSEJSON {{\"mode\":\"latency\",\"clients\":{connected},\"failed\":{},\"captures\":{},\"rps\":{rate:.1},\
+         \"errors\":{},\"first_p50_ms\":{},\"first_p99_ms\":{},\"first_max_ms\":{},\"all_p50_ms\":{},\
+         \"all_p99_ms\":{},\"all_max_ms\":{},\"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
+        arrivals.failed.load(Ordering::Relaxed),
+        acks.len(),
+        errors.load(Ordering::Relaxed),
+        json_ms(percentile(&to_first, 50.0)),
+        json_ms(percentile(&to_first, 99.0)),
+        json_ms(percentile(&to_first, 100.0)),
+        json_ms(percentile(&to_all, 50.0)),
+        json_ms(percentile(&to_all, 99.0)),
+        json_ms(percentile(&to_all, 100.0)),
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("sse_probe: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = runtime.block_on(async {
+        match args.hold {
+            Some(seconds) => {
+                hold(&args, seconds).await;
+                Ok(())
+            }
+            None => latency(&args).await,
+        }
+    });
+    // The client tasks never end on their own; do not wait for them.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sse_probe: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! The inspector page's behaviour in a real browser: live list, detail, safety, resume, keyboard, permalink,
+//! first run and booth mode.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::harness::{Browser, truthy};
+use crate::helpers::*;
+
+const ENTER: &str = "\u{E007}";
+
+/// An invalid channel_event: unknown event for its channel, wrong environment, no data.id.
+const INVALID_CHANNEL_EVENT: &str = r#"{"event":"invoices.exploded","message":"x","idempotency_key":"5b1d4ba6-2c39-4b57-9b61-0a5b7a0c6a11","environment":"dev","data":{"tag":1}}"#;
+
+#[tokio::test]
+async fn a_capture_appears_live_and_its_envelope_errors_point_into_the_body() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+
+    let valid = app.post_json("/hooks/live", CHANNEL_EVENT_SEED).await;
+    browser.wait_list(&[valid]).await;
+    let invalid = app.post_json("/hooks/live?attempt=2", INVALID_CHANNEL_EVENT).await;
+    browser.wait_list(&[invalid, valid]).await;
+
+    // The row carries its facts and the fresh highlight, and nothing was reloaded.
+    let row = format!("#list > li[data-id='{invalid}']");
+    let text = browser.text(&row).await.expect("row");
+    assert!(text.contains("POST"), "{text}");
+    assert!(text.contains("/hooks/live?attempt=2"), "{text}");
+    assert!(text.contains("invoices.exploded"), "{text}");
+    assert!(text.contains("channel_event"), "{text}");
+    let detail = app.detail(invalid).await;
+    let errors = detail["errors"].as_array().expect("errors").len();
+    assert!(errors >= 2, "the sample is invalid in several ways: {detail}");
+    assert!(text.contains(&format!("{errors} errors")), "{text}");
+    let valid_row = browser
+        .text(&format!("#list > li[data-id='{valid}']"))
+        .await
+        .expect("row");
+    assert!(valid_row.contains("valid"), "{valid_row}");
+    assert!(truthy(
+        &browser
+            .js(
+                "return performance.getEntriesByType('navigation').length === 1;",
+                vec![]
+            )
+            .await
+    ));
+
+    // Open it: the envelope errors are listed with their paths, and each points at a node of the body.
+    browser.click(&row).await;
+    browser
+        .wait_for(
+            "the detail",
+            &format!("document.querySelector('#detail[data-id=\"{invalid}\"] #findings')"),
+        )
+        .await;
+    assert_eq!(
+        browser.client.current_url().await.expect("url").fragment(),
+        Some(&*format!("/requests/{invalid}"))
+    );
+    let findings = browser.text("#findings").await.expect("findings");
+    for error in detail["errors"].as_array().expect("errors") {
+        assert!(
+            findings.contains(error["message"].as_str().expect("message")),
+            "{findings} lacks {error}"
+        );
+        assert!(
+            findings.contains(error["path"].as_str().expect("path")),
+            "{findings} lacks {error}"
+        );
+    }
+    let detail_text = browser.text("#detail").await.expect("detail");
+    assert!(detail_text.contains("attempt"), "query parameters are shown");
+    assert!(detail_text.contains("content-type"), "headers are shown");
+
+    let environment_error = detail["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .find(|error| error["path"] == "/environment")
+        .expect("an error at /environment");
+    let _ = environment_error;
+    browser
+        .click("#findings .finding-btn[data-pointer='/environment']")
+        .await;
+    let highlighted = browser
+        .wait_for(
+            "the body node to be highlighted",
+            "[...document.querySelectorAll('#body-json .hl')].map(n => n.dataset.pointer + '=' + n.textContent).join('|')",
+        )
+        .await;
+    let highlighted = highlighted.as_str().expect("text");
+    assert!(highlighted.starts_with("/environment="), "{highlighted}");
+    assert!(highlighted.contains("\"dev\""), "{highlighted}");
+    // Every rendered value knows its JSON Pointer.
+    let pointers = browser
+        .js(
+            "return [...document.querySelectorAll('#body-json [data-pointer]')].map(n => n.dataset.pointer);",
+            vec![],
+        )
+        .await;
+    let pointers: Vec<String> = serde_json::from_value(pointers).expect("pointers");
+    for pointer in ["", "/event", "/data", "/data/tag"] {
+        assert!(
+            pointers.iter().any(|p| p == pointer),
+            "{pointer} missing from {pointers:?}"
+        );
+    }
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_captured_text_is_shown_as_text_and_runs_nothing() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+
+    let payload = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>";
+    let body = json!({
+        "event": payload,
+        "message": payload,
+        payload: payload,
+        "idempotency_key": "<b>key</b>",
+        "environment": "staging",
+        "data": { "id": 1 }
+    })
+    .to_string();
+    // Raw bytes so the path keeps its angle brackets (a client library would percent-encode them).
+    let path = "/x/<img/src=x/onerror=window.__pwned=3>";
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Evil: {payload}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        app.addr,
+        body.len()
+    );
+    let answer = raw_exchange(app.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    let id = if statuses(&answer).first() == Some(&200) {
+        let json = &answer[answer.find('{').expect("JSON answer")..];
+        serde_json::from_str::<Value>(json).expect("capture answer")["id"]
+            .as_i64()
+            .expect("id")
+    } else {
+        // The server refused a raw `<` in the target; the percent-encoded form still carries the text.
+        app.post_with(
+            "/x/%3Cimg%20src=x%20onerror=window.__pwned=3%3E",
+            "application/json",
+            body.clone().into_bytes(),
+            &[("x-evil", payload)],
+        )
+        .await
+    };
+    browser.wait_list(&[id]).await;
+    browser.click(&format!("#list > li[data-id='{id}']")).await;
+    browser
+        .wait_for("the detail body", "document.querySelector('#detail #body-json')")
+        .await;
+    // Show the raw view too, so both renderings of the body have been in the DOM.
+    browser.click("#detail .tab[data-view='raw']").await;
+    browser
+        .wait_for("the raw body", "document.querySelector('#detail #body-raw')")
+        .await;
+
+    let detail = browser.text("#detail").await.expect("detail");
+    assert!(
+        detail.contains("onerror=\"window.__pwned=1\""),
+        "the header and body show as text: {detail}"
+    );
+    let row = browser.text(&format!("#list > li[data-id='{id}']")).await.expect("row");
+    assert!(
+        row.contains("<img src=x onerror="),
+        "the event name shows as text: {row}"
+    );
+    let verdict = browser
+        .js(
+            "return { pwned: window.__pwned === undefined ? null : window.__pwned,
+                      imgs: document.querySelectorAll('#list img, #detail img, #notice img').length,
+                      scripts: document.scripts.length,
+                      bolds: document.querySelectorAll('#detail b, #list b').length };",
+            vec![],
+        )
+        .await;
+    assert_eq!(verdict["pwned"], Value::Null, "no payload ran: {verdict}");
+    assert_eq!(verdict["imgs"], 0, "no img element came from the payload: {verdict}");
+    assert_eq!(verdict["scripts"], 1, "only the page's own script: {verdict}");
+    assert_eq!(verdict["bolds"], 0, "no markup came from the payload: {verdict}");
+    // Give a late onerror a chance to fire before the final check.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        browser.js("return window.__pwned === undefined;", vec![]).await,
+        Value::Bool(true)
+    );
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_page_resumes_after_a_restart_without_losing_or_repeating_rows() {
+    let Some(browser) = Browser::start().await else { return };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("hookscope.db");
+    let app = spawn_app_at(&db, |config| config.listen = "127.0.0.1:0".parse().expect("address")).await;
+    let addr = app.addr;
+    let mut ids = vec![
+        app.post_json("/before", CHANNEL_EVENT_SEED).await,
+        app.post_json("/before", ENTITY_ACTION_SEED).await,
+    ];
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    ids.push(app.post_json("/live", CHANNEL_EVENT_SEED).await);
+    let newest_first = |ids: &[i64]| ids.iter().rev().copied().collect::<Vec<_>>();
+    browser.wait_list(&newest_first(&ids)).await;
+
+    app.stop().await;
+    browser
+        .wait_for(
+            "the page to notice the stream dropped",
+            "document.getElementById('conn').classList.contains('conn-reconnecting')",
+        )
+        .await;
+
+    // Same port, same file; captures arrive before the page has reconnected.
+    let app = spawn_app_at(&db, |config| config.listen = addr).await;
+    for n in 0..4 {
+        ids.push(app.post_json(&format!("/after/{n}"), CHANNEL_EVENT_SEED).await);
+    }
+    browser.wait_live().await;
+    ids.push(app.post_json("/after/live", ENTITY_ACTION_SEED).await);
+    browser.wait_list(&newest_first(&ids)).await;
+    let shown = browser.list_ids().await;
+    let mut unique = shown.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), shown.len(), "no row twice: {shown:?}");
+    // The counter is bumped per arrival and re-read from the server after a change; it settles on the truth.
+    browser
+        .wait_for(
+            "the live counter to settle",
+            &format!("document.getElementById('total').textContent === '{}'", ids.len()),
+        )
+        .await;
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn j_k_and_enter_move_through_the_list_and_open_records() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let first = app.post_json("/one", CHANNEL_EVENT_SEED).await;
+    let second = app.post_json("/two", ENTITY_ACTION_SEED).await;
+    let third = app.post_json("/three", "not json at all").await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_list(&[third, second, first]).await;
+
+    let cursor = "(document.querySelector('#list > li.cursor') || {dataset: {}}).dataset.id";
+    browser.keys("j").await;
+    browser
+        .wait_for("the cursor on the newest row", &format!("{cursor} === '{third}'"))
+        .await;
+    browser.keys("j").await;
+    browser
+        .wait_for("the cursor on the second row", &format!("{cursor} === '{second}'"))
+        .await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for(
+            "the second record",
+            &format!("document.querySelector('#detail[data-id=\"{second}\"] .detail-url')"),
+        )
+        .await;
+    let url = browser.text("#detail .detail-url").await.expect("url");
+    assert!(url.ends_with("/two"), "{url}");
+    assert_eq!(
+        browser.client.current_url().await.expect("url").fragment(),
+        Some(&*format!("/requests/{second}"))
+    );
+
+    browser.keys("j").await;
+    browser
+        .wait_for("the cursor on the oldest row", &format!("{cursor} === '{first}'"))
+        .await;
+    browser.keys("j").await; // stays on the last row
+    browser.keys("k").await;
+    browser.keys("k").await;
+    browser
+        .wait_for("the cursor back on top", &format!("{cursor} === '{third}'"))
+        .await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for(
+            "the newest record",
+            &format!("document.querySelector('#detail[data-id=\"{third}\"] #body-raw')"),
+        )
+        .await;
+    assert_eq!(browser.text("#body-raw").await.as_deref(), Some("not json at all"));
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_permalink_opens_its_record_directly() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let target = app.post_json("/permalinked", CHANNEL_EVENT_SEED).await;
+    for n in 0..3 {
+        app.post_json(&format!("/other/{n}"), ENTITY_ACTION_SEED).await;
+    }
+    browser.goto(&app.url(&format!("/#/requests/{target}"))).await;
+    browser
+        .wait_for(
+            "the linked record",
+            &format!("document.querySelector('#detail[data-id=\"{target}\"] .detail-url')"),
+        )
+        .await;
+    let url = browser.text("#detail .detail-url").await.expect("url");
+    assert_eq!(url, app.url("/permalinked"));
+    let body = browser.text("#body-json").await.expect("pretty body");
+    assert!(body.contains("\"business_loans.deleted\""), "{body}");
+    browser
+        .wait_for(
+            "the row marked open",
+            &format!("document.querySelector('#list > li.open[data-id=\"{target}\"]')"),
+        )
+        .await;
+
+    // A binary body gets a hex view.
+    let binary = app
+        .post_with(
+            "/bin",
+            "application/octet-stream",
+            vec![0x89, b'P', b'N', b'G', 0, 1, 0xff],
+            &[],
+        )
+        .await;
+    browser.goto(&app.url(&format!("/#/requests/{binary}"))).await;
+    let hex = browser
+        .wait_for(
+            "the hex view",
+            "(document.querySelector('#detail #body-hex') || {}).textContent",
+        )
+        .await;
+    assert!(
+        hex.as_str()
+            .is_some_and(|hex| hex.contains("89 50 4e 47 00 01 ff") && hex.contains(".PNG")),
+        "{hex}"
+    );
+
+    // A link to a record that does not exist says so.
+    browser.goto(&app.url("/#/requests/999")).await;
+    browser
+        .wait_for("a not-found note", "document.querySelector('#detail .gone')")
+        .await;
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn first_run_shows_the_curl_and_sends_samples_in_one_click() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser
+        .wait_for("the first-run panel", "!document.getElementById('empty').hidden")
+        .await;
+    let curl = browser.text("#first-curl").await.expect("curl");
+    assert!(
+        curl.starts_with(&format!("curl -X POST http://{}/", app.addr)),
+        "{curl}"
+    );
+    // Loading the page captured nothing (no favicon.ico or other stray request).
+    let stats = app.get_json("/_/api/stats", 200).await;
+    assert_eq!(stats["total"], 0, "{stats}");
+
+    browser.click("#send-samples").await;
+    browser
+        .wait_for(
+            "four sample rows",
+            "document.querySelectorAll('#list > li').length === 4",
+        )
+        .await;
+    browser
+        .wait_for("the first-run panel to go", "document.getElementById('empty').hidden")
+        .await;
+    let page = app.get_json("/_/api/requests", 200).await;
+    let requests = page["requests"].as_array().expect("requests");
+    assert_eq!(requests.len(), 4);
+    for envelope in ["entity_action", "channel_event"] {
+        for valid in [true, false] {
+            assert!(
+                requests
+                    .iter()
+                    .any(|r| r["envelope"] == envelope && r["valid"] == valid),
+                "no {envelope} with valid={valid}: {page}"
+            );
+        }
+        assert!(
+            requests
+                .iter()
+                .all(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/samples/")))
+        );
+    }
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn booth_mode_shows_live_counts_and_the_qr_code() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    app.post_json("/hooks/a", CHANNEL_EVENT_SEED).await;
+    app.post_json("/hooks/b", CHANNEL_EVENT_SEED).await; // a duplicate key
+    app.post_json("/hooks/c", INVALID_CHANNEL_EVENT).await;
+    browser.goto(&app.url("/?booth=1")).await;
+    browser.wait_live().await;
+    browser
+        .wait_for("the counts", "document.getElementById('b-total').textContent === '3'")
+        .await;
+    assert_eq!(browser.text("#b-valid").await.as_deref(), Some("2"));
+    assert_eq!(browser.text("#b-invalid").await.as_deref(), Some("1"));
+    assert_eq!(browser.text("#b-duplicates").await.as_deref(), Some("1"));
+    let events = browser.text("#b-events").await.expect("by event");
+    assert!(
+        events.contains("business_loans.deleted") && events.contains('2'),
+        "{events}"
+    );
+
+    // The QR code is the server's SVG for the hook URL, and it loaded.
+    let hook = format!("http://{}/hooks/demo", app.addr);
+    let qr = browser
+        .wait_for(
+            "the QR code to load",
+            "(() => { const img = document.getElementById('booth-qr');
+                      return img.complete && img.naturalWidth > 0 ? img.getAttribute('src') : null; })()",
+        )
+        .await;
+    let expected: String = url_encode(&hook);
+    assert_eq!(qr.as_str(), Some(format!("/_/qr.svg?data={expected}").as_str()));
+    assert_eq!(browser.text("#booth-url").await.as_deref(), Some(hook.as_str()));
+    assert!(!truthy(
+        &browser
+            .js("return document.getElementById('booth').hidden;", vec![])
+            .await
+    ));
+
+    // A new webhook becomes the big latest event and the counts follow it.
+    app.post_json(
+        "/hooks/d",
+        &channel_event("invoices.created", "c1a1f0a4-3f7e-4a53-9a55-6a0f0e3f6b21"),
+    )
+    .await;
+    browser
+        .wait_for(
+            "the latest event",
+            "(document.getElementById('booth-event') || {}).textContent === 'invoices.created'",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the counts to grow",
+            "document.getElementById('b-total').textContent === '4'",
+        )
+        .await;
+    assert_eq!(browser.text("#b-valid").await.as_deref(), Some("3"));
+
+    // The toggle leaves booth mode and forgets it in the URL.
+    browser.click("#booth-toggle").await;
+    browser
+        .wait_for("the normal view", "document.getElementById('booth').hidden")
+        .await;
+    let url = browser.client.current_url().await.expect("url");
+    assert!(!url.as_str().contains("booth=1"), "{url}");
+
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn filters_and_pause_apply_to_live_arrivals() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let old_invalid = app.post_json("/old", INVALID_CHANNEL_EVENT).await;
+    app.post_json("/old", ENTITY_ACTION_SEED).await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+
+    // Only invalid requests, from the API and then live, matched on the summary in the page.
+    let select = browser
+        .client
+        .find(fantoccini::Locator::Css("#f-valid"))
+        .await
+        .expect("verdict filter");
+    select.select_by_value("false").await.expect("choose invalid");
+    browser.wait_list(&[old_invalid]).await;
+    assert!(
+        browser
+            .client
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .contains("valid=false")
+    );
+    app.post_json("/new", ENTITY_ACTION_SEED).await;
+    let new_invalid = app
+        .post_json("/new", r#"{"entity_id":1,"entity_type":"user","action_type":"new"}"#)
+        .await;
+    browser.wait_list(&[new_invalid, old_invalid]).await;
+
+    // A text search can match bodies, so live arrivals only raise a hint.
+    let search = browser
+        .client
+        .find(fantoccini::Locator::Css("#f-q"))
+        .await
+        .expect("search box");
+    search.send_keys("entity").await.expect("type");
+    browser.wait_list(&[new_invalid]).await;
+    let hidden = app
+        .post_json("/new", r#"{"entity_id":2,"entity_type":"user","action_type":"new"}"#)
+        .await;
+    browser
+        .wait_for("the refresh hint", "!document.getElementById('notice').hidden")
+        .await;
+    assert_eq!(browser.list_ids().await, vec![new_invalid]);
+    browser.click("#notice-action").await;
+    browser.wait_list(&[hidden, new_invalid]).await;
+
+    // Reset, pause: arrivals are counted and held back until resumed.
+    browser.click("#f-reset").await;
+    browser
+        .wait_for("the full list", "document.querySelectorAll('#list > li').length === 5")
+        .await;
+    browser.click("#pause").await;
+    let held = app.post_json("/held", CHANNEL_EVENT_SEED).await;
+    browser
+        .wait_for(
+            "the pause count",
+            "document.getElementById('pause').textContent === 'Resume (1)'",
+        )
+        .await;
+    assert_eq!(browser.text("#total").await.as_deref(), Some("6"));
+    assert!(!browser.list_ids().await.contains(&held));
+    browser.click("#pause").await;
+    browser
+        .wait_for(
+            "the held row",
+            &format!("document.querySelector('#list > li[data-id=\"{held}\"]')"),
+        )
+        .await;
+
+    browser.close().await;
+    app.stop().await;
+}
+
+/// `encodeURIComponent`, for the characters a hook URL has.
+fn url_encode(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '!' | '~' | '*' | '\'' | '(' | ')' => c.to_string(),
+            _ => format!("%{:02X}", c as u32),
+        })
+        .collect()
+}
