@@ -64,12 +64,7 @@ fn print_banner(addr: SocketAddr, database: &str, token: Option<&str>) {
     }
     println!("  database:  {database}");
     println!("Send a first webhook:");
-    println!(
-        "  curl -X POST {base}/hooks/demo -H 'Content-Type: application/json' \
-         -d '{{\"event\":\"invoices.created\",\"message\":\"Invoice created successfully.\",\
-         \"idempotency_key\":\"26053e97-f78a-4d25-a519-4eed22ba5c41\",\"environment\":\"staging\",\
-         \"data\":{{\"id\":1}}}}'"
-    );
+    println!("  {}", hookscope::http::sample_curl(&base));
 }
 
 /// The URL a person on this machine opens: an unspecified address (0.0.0.0, ::) is reached via loopback.

@@ -19,6 +19,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
+pub use page::sample_curl;
 use response::{Body, harden, json};
 
 use crate::config::Config;

@@ -33,10 +33,7 @@ async fn body_over_the_limit_by_one_byte_is_413() {
         "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n{}",
         "a".repeat(101)
     );
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-        [413]
-    );
+    assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [413]);
     assert!(app.list_ids("").await.is_empty());
     app.stop().await;
 }
@@ -48,10 +45,7 @@ async fn body_at_the_limit_exactly_is_accepted() {
         "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{}",
         "a".repeat(100)
     );
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-        [200]
-    );
+    assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [200]);
     assert_eq!(app.list_ids("").await.len(), 1);
     app.stop().await;
 }
@@ -91,7 +85,7 @@ async fn oversized_chunked_upload_is_cut_off_at_the_limit() {
 async fn bad_chunk_framing_is_400_and_stores_nothing() {
     let app = spawn_app().await;
     let request = b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n";
-    assert_eq!(statuses(&raw_exchange(app.addr, request, SHORT).await), [400]);
+    assert_eq!(raw_statuses(app.addr, request).await, [400]);
     assert!(app.list_ids("").await.is_empty());
     app.stop().await;
 }
@@ -130,7 +124,7 @@ async fn pipelined_requests_are_each_captured_in_order() {
     let app = spawn_app().await;
     let request = b"POST /p1 HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\naPOST /p2 HTTP/1.1\r\nHost: h\r\n\
                     Content-Length: 1\r\n\r\nbPOST /p3 HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nConnection: close\r\n\r\nc";
-    assert_eq!(statuses(&raw_exchange(app.addr, request, SHORT).await), [200, 200, 200]);
+    assert_eq!(raw_statuses(app.addr, request).await, [200, 200, 200]);
     let page = app.get_json("/_/api/requests", 200).await;
     let paths: Vec<_> = page["requests"]
         .as_array()
@@ -148,14 +142,11 @@ async fn a_hundred_and_one_headers_are_431() {
     let app = spawn_app().await;
     let headers: String = (0..101).map(|n| format!("X-H{n}: v\r\n")).collect();
     let request = format!("POST /many HTTP/1.1\r\nHost: h\r\n{headers}\r\n");
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-        [431]
-    );
+    assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [431]);
     let ninety_nine: String = (0..98).map(|n| format!("X-H{n}: v\r\n")).collect();
     let request = format!("POST /many HTTP/1.1\r\nHost: h\r\n{ninety_nine}Connection: close\r\n\r\n");
     assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
+        raw_statuses(app.addr, request.as_bytes()).await,
         [200],
         "100 lines pass"
     );
@@ -169,10 +160,7 @@ async fn a_64_kib_header_is_431() {
         "POST /big HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
         "a".repeat(64 * 1024)
     );
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-        [431]
-    );
+    assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [431]);
     assert_eq!(app.get_json("/_/health", 200).await["status"], "ok");
     app.stop().await;
 }
@@ -299,7 +287,7 @@ async fn non_ascii_header_bytes_are_kept_and_shown_as_latin1() {
     let app = spawn_app().await;
     let request =
         b"POST /na HTTP/1.1\r\nHost: h\r\nX-Name: caf\xe9 \xff\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    assert_eq!(statuses(&raw_exchange(app.addr, request, SHORT).await), [200]);
+    assert_eq!(raw_statuses(app.addr, request).await, [200]);
     let id = app.list_ids("").await[0];
     let detail = app.detail(id).await;
     let value = detail["headers"]
@@ -361,7 +349,7 @@ async fn encoded_nul_and_dot_dot_paths_are_stored_verbatim() {
     let app = spawn_app().await;
     let request =
         b"POST /a/%00/../../etc/passwd?x=%00 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    assert_eq!(statuses(&raw_exchange(app.addr, request, SHORT).await), [200]);
+    assert_eq!(raw_statuses(app.addr, request).await, [200]);
     let page = app.get_json("/_/api/requests", 200).await;
     assert_eq!(page["requests"][0]["path"], "/a/%00/../../etc/passwd");
     assert_eq!(page["requests"][0]["query"], "x=%00");
@@ -427,10 +415,7 @@ async fn script_in_every_field_comes_back_as_inert_json() {
          Content-Length: {}\r\nConnection: close\r\n\r\n{evil}",
         evil.len()
     );
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-        [200]
-    );
+    assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [200]);
     let id = app.list_ids("").await[0];
     let response = app
         .client
@@ -458,18 +443,10 @@ async fn dns_rebinding_host_cannot_reach_inspector_or_api() {
     let app = spawn_app().await;
     for path in ["/", "/_/api/requests", "/_/api/stats", "/_/health", "/_/events"] {
         let request = format!("GET {path} HTTP/1.1\r\nHost: attacker.example:8080\r\nConnection: close\r\n\r\n");
-        assert_eq!(
-            statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-            [403],
-            "{path}"
-        );
+        assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [403], "{path}");
     }
     let capture = b"POST /hook HTTP/1.1\r\nHost: attacker.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    assert_eq!(
-        statuses(&raw_exchange(app.addr, capture, SHORT).await),
-        [200],
-        "capture takes any Host"
-    );
+    assert_eq!(raw_statuses(app.addr, capture).await, [200], "capture takes any Host");
     app.stop().await;
 }
 
@@ -478,11 +455,7 @@ async fn allowed_host_names_reach_the_inspector() {
     let app = spawn_app_with(|c| c.access.allowed_hosts = vec!["hooks.test".into()]).await;
     for host in ["localhost:1", "127.0.0.1", "[::1]:9", "hooks.test", "hooks.test:8080"] {
         let request = format!("GET /_/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        assert_eq!(
-            statuses(&raw_exchange(app.addr, request.as_bytes(), SHORT).await),
-            [200],
-            "{host}"
-        );
+        assert_eq!(raw_statuses(app.addr, request.as_bytes()).await, [200], "{host}");
     }
     app.stop().await;
 }

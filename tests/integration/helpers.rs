@@ -177,6 +177,12 @@ pub async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8], wait: std:
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// Sends raw bytes on a new connection and returns the status of every response, in order, waiting up to
+/// 700 ms of silence for more.
+pub async fn raw_statuses(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u16> {
+    statuses(&raw_exchange(addr, request, std::time::Duration::from_millis(700)).await)
+}
+
 /// The status codes of every response in a raw answer, in order.
 pub fn statuses(answer: &str) -> Vec<u16> {
     answer
