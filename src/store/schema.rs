@@ -135,7 +135,8 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
     // Past a checkpoint the WAL is cut back to this size, so a long run leaves no oversized WAL behind.
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .map_err(sqlite)?;
-    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(sqlite)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+        .map_err(sqlite)?;
     if let Some(max_bytes) = max_bytes {
         let page_size: i64 = conn
             .query_row("PRAGMA page_size", [], |row| row.get(0))
