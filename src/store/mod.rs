@@ -5,6 +5,7 @@
 
 mod checkpointer;
 mod headers_codec;
+mod keys;
 mod queries;
 mod schema;
 mod writer;

@@ -21,8 +21,10 @@ pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(3);
 /// because a sender is waiting for its answer meanwhile.
 pub const RUNNING_LOCK_WAIT: Duration = Duration::from_secs(2);
 
-/// The size the WAL file is truncated to after a checkpoint.
-const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+/// The size the WAL file is cut back to when it restarts: a little over the size at which the writer restarts it
+/// (see the checkpointer), so that under load the same file is rewritten rather than cut and grown again, which
+/// costs block allocation and discards. Shutdown truncates it to nothing.
+const WAL_SIZE_LIMIT: i64 = 80 * 1024 * 1024;
 
 /// The writer's page cache, in KiB (SQLite's negative `cache_size`). SQLite's default 2 MiB holds little of a
 /// large store's key and index pages, so each insert would re-read some of them from the file; 16 MiB keeps that
@@ -132,7 +134,7 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
     conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
     set_durability(&conn, durability).map_err(sqlite)?;
     migrate(&mut conn, version).map_err(sqlite)?;
-    // Past a checkpoint the WAL is cut back to this size, so a long run leaves no oversized WAL behind.
+    // When the WAL restarts it is cut back to this size, so a burst leaves no oversized WAL behind.
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
         .map_err(sqlite)?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::checkpointer::CheckpointRequests;
+use super::checkpointer::Checkpoints;
+use super::keys::{BatchKeys, KeyIndex};
 use super::{Change, StoreError, headers_codec};
 use crate::record::{NewRequest, Summary, format_timestamp, header_text};
 
@@ -41,8 +42,13 @@ pub(super) struct Writer {
     keep: Option<u64>,
     /// How many requests are stored, tracked here so retention needs no count query per batch.
     stored: u64,
+    /// Retention has removed every request up to this id. A key whose first request is that old is stale: it
+    /// counts as never seen, and the sweep removes it.
+    evicted_through: i64,
+    /// Which request first carried each idempotency key.
+    keys: KeyIndex,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
-    checkpoints: CheckpointRequests,
+    checkpoints: Checkpoints,
     /// Transactions committed and commands they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     commands: u64,
@@ -53,15 +59,25 @@ impl Writer {
         conn: Connection,
         changes: broadcast::Sender<Arc<Change>>,
         keep: Option<u64>,
-        checkpoints: CheckpointRequests,
+        checkpoints: Checkpoints,
     ) -> rusqlite::Result<Writer> {
         let stored: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'stored'", [], |row| row.get(0))?;
+        // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
+        let evicted_through: i64 = conn
+            .query_row("SELECT value FROM counters WHERE name = 'evicted_through'", [], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        let keys = KeyIndex::load(&conn, evicted_through)?;
         super::checkpointer::watch_wal(&conn);
         Ok(Writer {
             conn,
             changes,
             keep,
             stored: u64::try_from(stored).unwrap_or(0),
+            evicted_through,
+            keys,
             checkpoints,
             commits: 0,
             commands: 0,
@@ -98,7 +114,7 @@ impl Writer {
         let mut changes = Vec::with_capacity(batch.len());
         match self.transaction(batch, &mut changes) {
             Ok(done) => {
-                self.checkpoints.after_commit();
+                self.checkpoints.after_commit(&self.conn);
                 self.commits += 1;
                 self.commands += u64::try_from(batch.len()).unwrap_or(u64::MAX);
                 for change in changes {
@@ -136,12 +152,15 @@ impl Writer {
         let announce = self.changes.receiver_count() > 0;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stored = self.stored;
+        let mut inserted = 0;
+        let mut keys = BatchKeys::default();
         let mut done = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    let summary = insert(&tx, request)?;
+                    let summary = insert(&tx, request, &self.keys, &mut keys, self.evicted_through)?;
                     stored += 1;
+                    inserted += 1;
                     if announce {
                         let json = serde_json::to_string(&summary).unwrap_or_default();
                         changes.push(Change::Inserted { id: summary.id, json });
@@ -149,6 +168,7 @@ impl Writer {
                     done.push(Done::Inserted(Box::new(summary)));
                 }
                 Command::Delete(id, _) => {
+                    self.keys.persist_before_delete(&keys, &tx, *id)?;
                     let removed = tx
                         .prepare_cached("DELETE FROM requests WHERE id = ?1")?
                         .execute([*id])?
@@ -163,6 +183,7 @@ impl Writer {
                 }
                 Command::Clear(_) => {
                     tx.execute_batch("DELETE FROM requests; DELETE FROM payloads; DELETE FROM idempotency_keys;")?;
+                    keys.clear();
                     stored = 0;
                     changes.push(Change::Cleared);
                     done.push(Done::Cleared);
@@ -170,19 +191,27 @@ impl Writer {
                 Command::Shutdown => done.push(Done::Stopping),
             }
         }
+        let mut evicted_through = self.evicted_through;
         if let Some(keep) = self.keep
             && stored > keep
             && let Some(through) = evict(&tx, stored - keep)?
         {
             stored = keep;
+            evicted_through = through;
             changes.push(Change::Evicted { through });
+            tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('evicted_through', ?1)")?
+                .execute([through])?;
         }
+        self.keys
+            .maintain(&mut keys, &tx, evicted_through, batch.len(), inserted)?;
         if stored != self.stored {
             tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'stored'")?
                 .execute([i64::try_from(stored).unwrap_or(i64::MAX)])?;
         }
         tx.commit()?;
         self.stored = stored;
+        self.evicted_through = evicted_through;
+        self.keys.commit(keys);
         if !announce {
             changes.clear();
         }
@@ -190,7 +219,8 @@ impl Writer {
     }
 
     /// Checkpoints the WAL into the main file so a stopped hookscope leaves one self-contained file.
-    fn finish(self) {
+    fn finish(mut self) {
+        self.checkpoints.stop();
         tracing::debug!(commits = self.commits, commands = self.commands, "writer stopped");
         if let Err(error) = self
             .conn
@@ -204,14 +234,18 @@ impl Writer {
     }
 }
 
-/// Inserts one request, resolving its idempotency key against every key seen before.
-fn insert(tx: &Transaction, request: &NewRequest) -> rusqlite::Result<Summary> {
+/// Inserts one request, resolving its idempotency key against every key seen before, except keys whose first
+/// request retention has removed (`evicted_through`).
+fn insert(
+    tx: &Transaction,
+    request: &NewRequest,
+    index: &KeyIndex,
+    keys: &mut BatchKeys,
+    evicted_through: i64,
+) -> rusqlite::Result<Summary> {
     let verdict = &request.verdict;
-    let duplicate_of: Option<i64> = match &request.idempotency_key {
-        Some(key) => tx
-            .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key = ?1")?
-            .query_row([key], |row| row.get(0))
-            .optional()?,
+    let duplicate_of = match &request.idempotency_key {
+        Some(key) => index.first_sighting(keys, tx, key, evicted_through)?,
         None => None,
     };
     let error_count = i64::try_from(verdict.errors.len()).unwrap_or(i64::MAX);
@@ -258,8 +292,7 @@ fn insert(tx: &Transaction, request: &NewRequest) -> rusqlite::Result<Summary> {
             &request.body[..],
         ])?;
     if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
-        tx.prepare_cached("INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)")?
-            .execute(params![key, id])?;
+        KeyIndex::record(keys, key, id);
     }
 
     Ok(Summary {
@@ -281,8 +314,8 @@ fn insert(tx: &Transaction, request: &NewRequest) -> rusqlite::Result<Summary> {
     })
 }
 
-/// Removes the `count` oldest requests, and the keys they introduced (a retention window forgets what fell out
-/// of it, so the key table stays bounded too). Returns the highest id removed.
+/// Removes the `count` oldest requests. Returns the highest id removed. Their keys are left for the sweep: deleting
+/// them here would touch a random page of the key table per request.
 fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<i64>> {
     let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
     let through: Option<i64> = tx
@@ -292,12 +325,6 @@ fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<i64>> {
     let Some(through) = through else {
         return Ok(None);
     };
-    tx.prepare_cached(
-        "DELETE FROM idempotency_keys WHERE key IN (
-             SELECT idempotency_key FROM requests
-             WHERE id <= ?1 AND idempotency_key IS NOT NULL AND duplicate_of IS NULL)",
-    )?
-    .execute([through])?;
     tx.prepare_cached("DELETE FROM payloads WHERE id <= ?1")?
         .execute([through])?;
     tx.prepare_cached("DELETE FROM requests WHERE id <= ?1")?

@@ -116,3 +116,48 @@ async fn concurrent_senders_of_one_key_get_exactly_one_first() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn keys_are_remembered_across_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("keys.db");
+    let keys: Vec<String> = (0..300).map(|n| format!("restart-{n}")).collect();
+    let app = spawn_app_at(&db, |_| {}).await;
+    // Whether a key was merged into the key table or still waited in memory at shutdown (the unit tests of
+    // store::keys cover the latter), it is known after a restart.
+    let bodies: Vec<String> = keys.iter().map(|key| channel_event("invoices.created", key)).collect();
+    let sends = bodies.iter().map(|body| app.post_json("/first", body));
+    let firsts = futures_util::future::join_all(sends).await;
+    app.stop().await;
+
+    let app = spawn_app_at(&db, |_| {}).await;
+    for (key, first) in keys.iter().zip(&firsts).step_by(7) {
+        let again = app.post_json("/again", &channel_event("invoices.created", key)).await;
+        assert_eq!(app.detail(again).await["duplicate_of"], *first, "{key}");
+    }
+    let fresh = app
+        .post_json("/again", &channel_event("invoices.created", "never-seen"))
+        .await;
+    assert_eq!(app.detail(fresh).await["duplicate_of"], Value::Null);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retention_forgets_the_keys_it_evicts() {
+    let app = spawn_app_with(|c| c.store.keep = Some(10)).await;
+    let first = app.post_json("/x", &channel_event("invoices.created", "old-key")).await;
+    for n in 0..30 {
+        app.post_json("/x", &channel_event("invoices.created", &format!("filler-{n}")))
+            .await;
+    }
+    let again = app.post_json("/x", &channel_event("invoices.created", "old-key")).await;
+    assert!(again > first);
+    assert_eq!(
+        app.detail(again).await["duplicate_of"],
+        Value::Null,
+        "its first request is gone, so the key counts as new"
+    );
+    let third = app.post_json("/x", &channel_event("invoices.created", "old-key")).await;
+    assert_eq!(app.detail(third).await["duplicate_of"], again);
+    app.stop().await;
+}

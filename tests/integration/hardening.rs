@@ -665,10 +665,12 @@ async fn retention_keeps_the_newest_and_bounds_the_files() {
     assert_eq!(ids.len(), 100);
     assert_eq!(ids[0], last);
     assert_eq!(ids[99], last - 99);
-    let wal = app.db_path.with_extension("db-wal");
-    let size = std::fs::metadata(&app.db_path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    assert!(size < 12 * 1024 * 1024, "database plus WAL is {size} bytes");
+    let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let database = size(&app.db_path);
+    assert!(database < 12 * 1024 * 1024, "the database is {database} bytes");
+    // Under sustained load the WAL is restarted at 64 MB and never kept beyond 80 MB (docs/design.md).
+    let wal = size(&app.db_path.with_extension("db-wal"));
+    assert!(wal <= 80 * 1024 * 1024, "the WAL is {wal} bytes");
     app.stop().await;
 }
 
@@ -782,19 +784,24 @@ async fn kill_9_under_load_loses_no_acknowledged_request() {
     drop(conn);
 
     let restarted = crate::startup::start(&db);
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/after", restarted.url))
-        .body("{}")
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    let post = |path: &str, body: String| {
+        let url = format!("{}{path}", restarted.url);
+        async move {
+            let response = reqwest::Client::new().post(url).body(body).send().await.expect("post");
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let answer = post("/after", "{}".to_owned()).await;
     let max_acknowledged = acknowledged.iter().max().copied().unwrap_or_default();
     assert!(
         answer["id"].as_i64().unwrap_or_default() > max_acknowledged,
         "ids continue after the crash"
     );
+    // The first key each sender used was acknowledged, so it must still be known: keys waiting in memory at the
+    // crash are found again in their requests' rows.
+    for sender in 0..16 {
+        let answer = post("/again", channel_event("invoices.created", &format!("{sender}-1"))).await;
+        assert!(answer["duplicate_of"].is_i64(), "key {sender}-1 forgotten: {answer}");
+    }
     assert!(restarted.terminate().success());
 }

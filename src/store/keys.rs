@@ -1,0 +1,437 @@
+//! Idempotency keys: which request first carried each key, kept so that writing a new key costs little.
+//!
+//! Keys are random (UUIDs, provider event ids), so each new key written straight into the key table's B-tree
+//! lands on a random page, and every commit would rewrite one page per new key. Instead, new keys wait in memory
+//! (`recent`) and are merged into the table a slice at a time in key order, so that one commit writes many keys
+//! into each page it touches: a small log-structured merge. Nothing is lost by keeping them in memory: each key is
+//! also in its request's row, committed with it, and start-up reloads the ones not yet merged from there.
+//!
+//! A key whose first request retention has removed is stale: it counts as never seen. Stale keys leave the table
+//! by a sweep that walks it in key order, for the same reason.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+/// How many keys may wait in memory under sustained load (about 5 MB). The more wait, the more of them share a
+/// page of the key table when merged.
+const RECENT_CAP: usize = 32 * 1024;
+
+/// Batches this small mean the writer is nearly idle: it then merges this many waiting keys per batch, so that
+/// a quiet store soon has every key in its table.
+const QUIET_BATCH: usize = 8;
+const QUIET_MERGE: usize = 256;
+
+/// How many keys the stale-key sweep looks at per key inserted: twice as many as arrive, so stale keys stay at
+/// most about as many as live ones.
+const SWEEP_PER_INSERT: usize = 2;
+
+/// The key index as the writer holds it between batches.
+pub(super) struct KeyIndex {
+    /// First sightings not yet in the key table.
+    recent: BTreeMap<Box<[u8]>, i64>,
+    /// The ids of `recent`, to know the oldest.
+    recent_ids: BTreeSet<i64>,
+    /// Where the next merge resumes, in key order; `None` at the start.
+    merge_after: Option<Box<[u8]>>,
+    /// Where the stale-key sweep resumes, in key order; empty at the start.
+    sweep_after: Vec<u8>,
+    /// What `keys_merged_below` holds in the database.
+    stored_merged_below: i64,
+}
+
+/// What one batch changes in the key index, applied only once the batch commits.
+#[derive(Default)]
+pub(super) struct BatchKeys {
+    /// First sightings in this batch.
+    new: HashMap<Box<[u8]>, i64>,
+    /// Keys merged into the table in this batch, with the id they were merged with.
+    merged: Vec<(Box<[u8]>, i64)>,
+    merge_after: Option<Option<Box<[u8]>>>,
+    sweep_after: Option<Vec<u8>>,
+    merged_below: Option<i64>,
+    /// Every key was forgotten in this batch (the table emptied); what waited in memory no longer counts.
+    cleared: bool,
+}
+
+impl BatchKeys {
+    /// Forgets every key, the table having been emptied in this batch.
+    pub(super) fn clear(&mut self) {
+        *self = BatchKeys {
+            cleared: true,
+            ..BatchKeys::default()
+        };
+    }
+}
+
+impl KeyIndex {
+    /// Loads the keys not yet merged from the requests that carry them.
+    pub(super) fn load(conn: &Connection, evicted_through: i64) -> rusqlite::Result<KeyIndex> {
+        // Absent from stores written before keys waited in memory: those wrote every key at once.
+        let merged_below: i64 = conn
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'keys_merged_below'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(i64::MAX);
+        let mut index = KeyIndex {
+            recent: BTreeMap::new(),
+            recent_ids: BTreeSet::new(),
+            merge_after: None,
+            sweep_after: Vec::new(),
+            stored_merged_below: merged_below,
+        };
+        let mut statement = conn.prepare(
+            "SELECT idempotency_key, id FROM requests
+             WHERE id >= ?1 AND idempotency_key IS NOT NULL AND duplicate_of IS NULL ORDER BY id",
+        )?;
+        let mut rows = statement.query([merged_below.max(evicted_through.saturating_add(1))])?;
+        while let Some(row) = rows.next()? {
+            let key: Vec<u8> = row.get(0)?;
+            let id: i64 = row.get(1)?;
+            if let Some(replaced) = index.recent.insert(key.into_boxed_slice(), id) {
+                index.recent_ids.remove(&replaced);
+            }
+            index.recent_ids.insert(id);
+        }
+        Ok(index)
+    }
+
+    /// The id of the first request that carried `key`, unless that request is gone by retention.
+    pub(super) fn first_sighting(
+        &self,
+        batch: &BatchKeys,
+        tx: &Transaction,
+        key: &[u8],
+        evicted_through: i64,
+    ) -> rusqlite::Result<Option<i64>> {
+        let waiting = if batch.cleared { None } else { self.recent.get(key) };
+        let known = match batch.new.get(key).or(waiting) {
+            Some(id) => Some(*id),
+            None => tx
+                .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key = ?1")?
+                .query_row([key], |row| row.get(0))
+                .optional()?,
+        };
+        Ok(known.filter(|first_id| *first_id > evicted_through))
+    }
+
+    /// Records `key` as first seen by request `id`.
+    pub(super) fn record(batch: &mut BatchKeys, key: &[u8], id: i64) {
+        batch.new.insert(key.into(), id);
+    }
+
+    /// Merges a slice of the waiting keys into the table, sweeps a slice of it for stale keys, and records how far
+    /// merging has come. `commands` is the batch's size, `inserted` how many requests it inserted.
+    pub(super) fn maintain(
+        &self,
+        batch: &mut BatchKeys,
+        tx: &Transaction,
+        evicted_through: i64,
+        commands: usize,
+        inserted: usize,
+    ) -> rusqlite::Result<()> {
+        let recent = if batch.cleared { 0 } else { self.recent.len() };
+        let waiting = recent + batch.new.len();
+        let count = if commands <= QUIET_BATCH {
+            QUIET_MERGE
+        } else {
+            waiting.saturating_sub(RECENT_CAP)
+        };
+        if count > 0 && recent > 0 {
+            self.merge(batch, tx, evicted_through, count)?;
+        }
+        if evicted_through > 0 && inserted > 0 {
+            batch.sweep_after = Some(sweep(
+                tx,
+                &self.sweep_after,
+                evicted_through,
+                inserted * SWEEP_PER_INSERT,
+            )?);
+        }
+        let merged_below = self.merged_below_after(batch);
+        if merged_below != self.stored_merged_below {
+            tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('keys_merged_below', ?1)")?
+                .execute([merged_below])?;
+            batch.merged_below = Some(merged_below);
+        }
+        Ok(())
+    }
+
+    /// Writes up to `count` waiting keys, the next ones in key order after the last merge, into the table.
+    fn merge(
+        &self,
+        batch: &mut BatchKeys,
+        tx: &Transaction,
+        evicted_through: i64,
+        count: usize,
+    ) -> rusqlite::Result<()> {
+        let start = match &self.merge_after {
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Unbounded,
+        };
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET first_id = excluded.first_id",
+        )?;
+        let mut slice = self.recent.range::<Box<[u8]>, _>((start, Bound::Unbounded)).take(count);
+        let mut last = None;
+        for (key, id) in slice.by_ref() {
+            // A key whose request is gone by retention is dropped instead of written.
+            if *id > evicted_through {
+                upsert.execute(params![&key[..], id])?;
+            }
+            batch.merged.push((key.clone(), *id));
+            last = Some(key.clone());
+        }
+        // Past the last key, the next merge starts over from the first.
+        let reached_end = batch.merged.len() < count
+            || self
+                .recent
+                .range::<Box<[u8]>, _>((
+                    last.as_ref().map_or(Bound::Unbounded, Bound::Excluded),
+                    Bound::Unbounded,
+                ))
+                .next()
+                .is_none();
+        batch.merge_after = Some(if reached_end { None } else { last });
+        Ok(())
+    }
+
+    /// Every first sighting with a smaller id is in the table once the batch commits.
+    fn merged_below_after(&self, batch: &BatchKeys) -> i64 {
+        let merged: BTreeSet<i64> = batch.merged.iter().map(|(_, id)| *id).collect();
+        let oldest_waiting = if batch.cleared {
+            None
+        } else {
+            self.recent_ids.iter().find(|id| !merged.contains(id)).copied()
+        };
+        let oldest_new = batch.new.values().min().copied();
+        match (oldest_waiting, oldest_new) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => i64::MAX,
+        }
+    }
+
+    /// Applies a committed batch.
+    pub(super) fn commit(&mut self, batch: BatchKeys) {
+        if batch.cleared {
+            self.clear();
+        }
+        for (key, id) in batch.merged {
+            if self.recent.get(&key) == Some(&id) {
+                self.recent.remove(&key);
+                self.recent_ids.remove(&id);
+            }
+        }
+        for (key, id) in batch.new {
+            if let Some(replaced) = self.recent.insert(key, id) {
+                self.recent_ids.remove(&replaced);
+            }
+            self.recent_ids.insert(id);
+        }
+        if let Some(after) = batch.merge_after {
+            self.merge_after = after;
+        }
+        if let Some(after) = batch.sweep_after {
+            self.sweep_after = after;
+        }
+        if let Some(merged_below) = batch.merged_below {
+            self.stored_merged_below = merged_below;
+        }
+    }
+
+    /// Writes the key of request `id` into the table now, if that request was its first sighting and it still
+    /// waits in memory: the request is being deleted, and start-up could no longer find the key in its row.
+    pub(super) fn persist_before_delete(&self, batch: &BatchKeys, tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+        let key: Option<Vec<u8>> = tx
+            .prepare_cached("SELECT idempotency_key FROM requests WHERE id = ?1 AND duplicate_of IS NULL")?
+            .query_row([id], |row| row.get(0))
+            .optional()?
+            .flatten();
+        let Some(key) = key else { return Ok(()) };
+        let waiting = if batch.cleared { None } else { self.recent.get(&key[..]) };
+        if batch.new.get(&key[..]).or(waiting) == Some(&id) {
+            tx.prepare_cached(
+                "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET first_id = excluded.first_id",
+            )?
+            .execute(params![key, id])?;
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.recent.clear();
+        self.recent_ids.clear();
+        self.merge_after = None;
+        self.sweep_after.clear();
+    }
+}
+
+/// Looks at the next `budget` keys of the table in key order after `after` and removes the stale ones. Returns
+/// where the next sweep resumes.
+fn sweep(tx: &Transaction, after: &[u8], evicted_through: i64, budget: usize) -> rusqlite::Result<Vec<u8>> {
+    let limit = i64::try_from(budget).unwrap_or(i64::MAX);
+    let mut stale = Vec::new();
+    let mut seen = 0;
+    let mut last = Vec::new();
+    {
+        let mut next =
+            tx.prepare_cached("SELECT key, first_id FROM idempotency_keys WHERE key > ?1 ORDER BY key LIMIT ?2")?;
+        let mut rows = next.query(params![after, limit])?;
+        while let Some(row) = rows.next()? {
+            let key: Vec<u8> = row.get(0)?;
+            let first_id: i64 = row.get(1)?;
+            seen += 1;
+            if first_id <= evicted_through {
+                stale.push(key.clone());
+            }
+            last = key;
+        }
+    }
+    let mut delete = tx.prepare_cached("DELETE FROM idempotency_keys WHERE key = ?1")?;
+    for key in stale {
+        delete.execute([key])?;
+    }
+    // At the end of the table the next sweep starts from the beginning.
+    Ok(if seen < budget { Vec::new() } else { last })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::TransactionBehavior;
+
+    use super::*;
+    use crate::store::schema::{Durability, open_writer};
+
+    /// A fresh store's write connection, in a directory that lives as long as the test.
+    fn database() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = open_writer(&dir.path().join("keys.db"), Durability::Normal, None).expect("open");
+        (dir, conn)
+    }
+
+    /// Inserts requests carrying `keys` the way the writer does, in one batch of `commands` commands.
+    fn insert_batch(conn: &mut Connection, index: &mut KeyIndex, keys: &[&str], commands: usize) -> Vec<Option<i64>> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        let mut batch = BatchKeys::default();
+        let mut found = Vec::new();
+        for key in keys {
+            let duplicate_of = index.first_sighting(&batch, &tx, key.as_bytes(), 0).expect("lookup");
+            tx.execute(
+                "INSERT INTO requests (received_at, method, path, query, body_size, body_kind, error_count,
+                                       warning_count, idempotency_key, duplicate_of, remote_addr)
+                 VALUES (0, 'POST', '/', '', 0, 'empty', 0, 0, ?1, ?2, '')",
+                params![key.as_bytes(), duplicate_of],
+            )
+            .expect("insert");
+            if duplicate_of.is_none() {
+                KeyIndex::record(&mut batch, key.as_bytes(), tx.last_insert_rowid());
+            }
+            found.push(duplicate_of);
+        }
+        index
+            .maintain(&mut batch, &tx, 0, commands, keys.len())
+            .expect("maintain");
+        tx.commit().expect("commit");
+        index.commit(batch);
+        found
+    }
+
+    fn table_size(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM idempotency_keys", [], |row| row.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn keys_waiting_in_memory_are_found_and_reloaded() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        // A busy batch under the cap merges nothing: the keys wait in memory.
+        let found = insert_batch(&mut conn, &mut index, &["b", "a", "c", "a"], 64);
+        assert_eq!(found, [None, None, None, Some(2)]);
+        assert_eq!(table_size(&conn), 0);
+        assert_eq!(insert_batch(&mut conn, &mut index, &["c"], 64), [Some(3)]);
+
+        // As after a crash: only the database is left.
+        let mut reloaded = KeyIndex::load(&conn, 0).expect("reload");
+        assert_eq!(reloaded.recent.len(), 3);
+        assert_eq!(insert_batch(&mut conn, &mut reloaded, &["b", "d"], 64), [Some(1), None]);
+    }
+
+    #[test]
+    fn quiet_batches_merge_in_key_order_and_record_progress() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        let many: Vec<String> = (0..QUIET_MERGE + 10).map(|n| format!("key-{n:04}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        insert_batch(&mut conn, &mut index, &refs, 64);
+        assert_eq!(table_size(&conn), 0);
+
+        // A quiet batch merges one slice, in key order.
+        insert_batch(&mut conn, &mut index, &[], 1);
+        assert_eq!(table_size(&conn), i64::try_from(QUIET_MERGE).expect("small"));
+        let merged_below: i64 = conn
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'keys_merged_below'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("progress");
+        assert_eq!(index.stored_merged_below, merged_below);
+        assert!(index.recent_ids.iter().all(|id| *id >= merged_below));
+
+        // The next one finishes and starts over; the keys are found in the table now.
+        insert_batch(&mut conn, &mut index, &[], 1);
+        assert_eq!(table_size(&conn), i64::try_from(many.len()).expect("small"));
+        assert!(index.recent.is_empty());
+        assert_eq!(index.stored_merged_below, i64::MAX);
+        assert_eq!(insert_batch(&mut conn, &mut index, &["key-0003"], 64), [Some(4)]);
+        assert!(KeyIndex::load(&conn, 0).expect("reload").recent.is_empty());
+    }
+
+    #[test]
+    fn keys_of_evicted_requests_count_as_new() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        insert_batch(&mut conn, &mut index, &["old"], 1);
+        insert_batch(&mut conn, &mut index, &[], 1);
+        assert_eq!(table_size(&conn), 1, "merged by the quiet batch after it");
+        let tx = conn.transaction().expect("begin");
+        let batch = BatchKeys::default();
+        assert_eq!(index.first_sighting(&batch, &tx, b"old", 0).expect("lookup"), Some(1));
+        assert_eq!(index.first_sighting(&batch, &tx, b"old", 1).expect("lookup"), None);
+    }
+
+    #[test]
+    fn the_sweep_removes_stale_keys_and_wraps_around() {
+        let (_dir, mut conn) = database();
+        let tx = conn.transaction().expect("begin");
+        for (n, key) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            tx.execute(
+                "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)",
+                params![key.as_bytes(), i64::try_from(n).expect("small") + 1],
+            )
+            .expect("insert");
+        }
+        let after = sweep(&tx, &[], 2, 3).expect("sweep");
+        assert_eq!(after, b"c");
+        let after = sweep(&tx, &after, 2, 3).expect("sweep");
+        assert!(after.is_empty(), "the end of the table starts the next pass over");
+        let left: Vec<Vec<u8>> = tx
+            .prepare("SELECT key FROM idempotency_keys ORDER BY key")
+            .expect("select")
+            .query_map([], |row| row.get(0))
+            .expect("keys")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(left, [b"c".to_vec(), b"d".to_vec(), b"e".to_vec()]);
+    }
+}
