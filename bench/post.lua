@@ -26,8 +26,10 @@ local headers = { ["Content-Type"] = "application/json" }
 
 request = function()
   counter = counter + 1
-  -- UUID-shaped (8-4-4-4-12 hex, version 4, variant 8) and unique: prefix + counter.
-  local key = string.format("%08x-%04x-4%03x-8%03x-%012x", prefix, counter % 0x10000, 0, 0, counter)
+  -- A random version-4 UUID, as providers send them: random keys land anywhere in the key index, which costs
+  -- more than sequential ones. The low bits carry the run prefix and counter, so keys never repeat.
+  local key = string.format("%08x-%04x-4%03x-%04x-%06x%06x", math.random(0, 0x7fffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), 0x8000 + math.random(0, 0x3fff), prefix % 0x1000000, counter % 0x1000000)
   local start = head .. key .. '","environment":"staging","data":{"id":' .. counter .. ',"note":"'
   local fill = body_size - #start - 3
   if fill < 0 then fill = 0 end

@@ -18,10 +18,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 /// page of the key table when merged.
 const RECENT_CAP: usize = 32 * 1024;
 
-/// Batches this small mean the writer is nearly idle: it then merges this many waiting keys per batch, so that
-/// a quiet store soon has every key in its table.
-const QUIET_BATCH: usize = 8;
-const QUIET_MERGE: usize = 256;
+/// Past the cap, waiting keys are merged this many at a time: consecutive in key order, so they share the pages
+/// they land on; merging only as many as arrive (one or two per batch at moderate load) would put each on a page
+/// of its own again.
+const MERGE_CHUNK: usize = 1024;
+
+/// When the writer was idle before a batch, this many waiting keys are merged with it, so that a quiet store
+/// soon has all of them in its table.
+const IDLE_MERGE: usize = 256;
 
 /// How many keys the stale-key sweep looks at per key inserted: twice as many as arrive, so stale keys stay at
 /// most about as many as live ones.
@@ -125,21 +129,24 @@ impl KeyIndex {
     }
 
     /// Merges a slice of the waiting keys into the table, sweeps a slice of it for stale keys, and records how far
-    /// merging has come. `commands` is the batch's size, `inserted` how many requests it inserted.
+    /// merging has come. `idle`: the writer had nothing to do before this batch; `inserted`: how many requests
+    /// the batch inserted.
     pub(super) fn maintain(
         &self,
         batch: &mut BatchKeys,
         tx: &Transaction,
         evicted_through: i64,
-        commands: usize,
+        idle: bool,
         inserted: usize,
     ) -> rusqlite::Result<()> {
         let recent = if batch.cleared { 0 } else { self.recent.len() };
         let waiting = recent + batch.new.len();
-        let count = if commands <= QUIET_BATCH {
-            QUIET_MERGE
+        let count = if waiting >= RECENT_CAP {
+            MERGE_CHUNK
+        } else if idle {
+            IDLE_MERGE
         } else {
-            waiting.saturating_sub(RECENT_CAP)
+            0
         };
         if count > 0 && recent > 0 {
             self.merge(batch, tx, evicted_through, count)?;
@@ -316,8 +323,8 @@ mod tests {
         (dir, conn)
     }
 
-    /// Inserts requests carrying `keys` the way the writer does, in one batch of `commands` commands.
-    fn insert_batch(conn: &mut Connection, index: &mut KeyIndex, keys: &[&str], commands: usize) -> Vec<Option<i64>> {
+    /// Inserts requests carrying `keys` the way the writer does, in one batch, after an idle writer or a busy one.
+    fn insert_batch(conn: &mut Connection, index: &mut KeyIndex, keys: &[&str], idle: bool) -> Vec<Option<i64>> {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect("begin");
@@ -337,9 +344,7 @@ mod tests {
             }
             found.push(duplicate_of);
         }
-        index
-            .maintain(&mut batch, &tx, 0, commands, keys.len())
-            .expect("maintain");
+        index.maintain(&mut batch, &tx, 0, idle, keys.len()).expect("maintain");
         tx.commit().expect("commit");
         index.commit(batch);
         found
@@ -354,30 +359,33 @@ mod tests {
     fn keys_waiting_in_memory_are_found_and_reloaded() {
         let (_dir, mut conn) = database();
         let mut index = KeyIndex::load(&conn, 0).expect("load");
-        // A busy batch under the cap merges nothing: the keys wait in memory.
-        let found = insert_batch(&mut conn, &mut index, &["b", "a", "c", "a"], 64);
+        // A batch of a busy writer under the cap merges nothing: the keys wait in memory.
+        let found = insert_batch(&mut conn, &mut index, &["b", "a", "c", "a"], false);
         assert_eq!(found, [None, None, None, Some(2)]);
         assert_eq!(table_size(&conn), 0);
-        assert_eq!(insert_batch(&mut conn, &mut index, &["c"], 64), [Some(3)]);
+        assert_eq!(insert_batch(&mut conn, &mut index, &["c"], false), [Some(3)]);
 
         // As after a crash: only the database is left.
         let mut reloaded = KeyIndex::load(&conn, 0).expect("reload");
         assert_eq!(reloaded.recent.len(), 3);
-        assert_eq!(insert_batch(&mut conn, &mut reloaded, &["b", "d"], 64), [Some(1), None]);
+        assert_eq!(
+            insert_batch(&mut conn, &mut reloaded, &["b", "d"], false),
+            [Some(1), None]
+        );
     }
 
     #[test]
-    fn quiet_batches_merge_in_key_order_and_record_progress() {
+    fn idle_batches_merge_in_key_order_and_record_progress() {
         let (_dir, mut conn) = database();
         let mut index = KeyIndex::load(&conn, 0).expect("load");
-        let many: Vec<String> = (0..QUIET_MERGE + 10).map(|n| format!("key-{n:04}")).collect();
+        let many: Vec<String> = (0..IDLE_MERGE + 10).map(|n| format!("key-{n:04}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        insert_batch(&mut conn, &mut index, &refs, 64);
+        insert_batch(&mut conn, &mut index, &refs, false);
         assert_eq!(table_size(&conn), 0);
 
-        // A quiet batch merges one slice, in key order.
-        insert_batch(&mut conn, &mut index, &[], 1);
-        assert_eq!(table_size(&conn), i64::try_from(QUIET_MERGE).expect("small"));
+        // A batch after the writer was idle merges one slice, in key order.
+        insert_batch(&mut conn, &mut index, &[], true);
+        assert_eq!(table_size(&conn), i64::try_from(IDLE_MERGE).expect("small"));
         let merged_below: i64 = conn
             .query_row(
                 "SELECT value FROM counters WHERE name = 'keys_merged_below'",
@@ -389,11 +397,11 @@ mod tests {
         assert!(index.recent_ids.iter().all(|id| *id >= merged_below));
 
         // The next one finishes and starts over; the keys are found in the table now.
-        insert_batch(&mut conn, &mut index, &[], 1);
+        insert_batch(&mut conn, &mut index, &[], true);
         assert_eq!(table_size(&conn), i64::try_from(many.len()).expect("small"));
         assert!(index.recent.is_empty());
         assert_eq!(index.stored_merged_below, i64::MAX);
-        assert_eq!(insert_batch(&mut conn, &mut index, &["key-0003"], 64), [Some(4)]);
+        assert_eq!(insert_batch(&mut conn, &mut index, &["key-0003"], false), [Some(4)]);
         assert!(KeyIndex::load(&conn, 0).expect("reload").recent.is_empty());
     }
 
@@ -401,9 +409,9 @@ mod tests {
     fn keys_of_evicted_requests_count_as_new() {
         let (_dir, mut conn) = database();
         let mut index = KeyIndex::load(&conn, 0).expect("load");
-        insert_batch(&mut conn, &mut index, &["old"], 1);
-        insert_batch(&mut conn, &mut index, &[], 1);
-        assert_eq!(table_size(&conn), 1, "merged by the quiet batch after it");
+        insert_batch(&mut conn, &mut index, &["old"], true);
+        insert_batch(&mut conn, &mut index, &[], true);
+        assert_eq!(table_size(&conn), 1, "merged by the idle batch after it");
         let tx = conn.transaction().expect("begin");
         let batch = BatchKeys::default();
         assert_eq!(index.first_sighting(&batch, &tx, b"old", 0).expect("lookup"), Some(1));

@@ -3,6 +3,7 @@
 //! always means "on disk". It never waits on a timer: an empty queue blocks, a busy one is drained.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -11,6 +12,9 @@ use super::checkpointer::Checkpoints;
 use super::keys::{BatchKeys, KeyIndex};
 use super::{Change, StoreError, headers_codec};
 use crate::record::{NewRequest, Summary, format_timestamp, header_text};
+
+/// A writer that waited this long for work was idle: it uses the batch to catch up on housekeeping.
+const IDLE_GAP: Duration = Duration::from_millis(20);
 
 /// The most commands one transaction takes. Large enough to share an fsync among every waiting sender at full
 /// load, small enough that one commit's latency stays in the low milliseconds.
@@ -87,7 +91,10 @@ impl Writer {
     /// Serves commands until `Shutdown` arrives or every sender is gone.
     pub(super) fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while let Some(first) = commands.blocking_recv() {
+        loop {
+            let waiting_since = Instant::now();
+            let Some(first) = commands.blocking_recv() else { break };
+            let idle = waiting_since.elapsed() >= IDLE_GAP;
             batch.push(first);
             // Give the CPU back once before draining: senders that are mid-flight get to enqueue, so a busy
             // moment becomes one larger batch (fewer pages rewritten per request) instead of several small ones.
@@ -100,7 +107,7 @@ impl Writer {
                 }
             }
             let stop = batch.iter().any(|command| matches!(command, Command::Shutdown));
-            self.apply(&mut batch);
+            self.apply(&mut batch, idle);
             if stop {
                 break;
             }
@@ -110,9 +117,9 @@ impl Writer {
     }
 
     /// Runs a batch in one transaction and answers each command after the commit.
-    fn apply(&mut self, batch: &mut Vec<Command>) {
+    fn apply(&mut self, batch: &mut Vec<Command>, idle: bool) {
         let mut changes = Vec::with_capacity(batch.len());
-        match self.transaction(batch, &mut changes) {
+        match self.transaction(batch, &mut changes, idle) {
             Ok(done) => {
                 self.checkpoints.after_commit(&self.conn);
                 self.commits += 1;
@@ -148,7 +155,7 @@ impl Writer {
 
     /// Applies every command of the batch in one transaction; returns what each did, in order, once committed.
     /// Changes are collected for announcement only when someone listens.
-    fn transaction(&mut self, batch: &[Command], changes: &mut Vec<Change>) -> rusqlite::Result<Vec<Done>> {
+    fn transaction(&mut self, batch: &[Command], changes: &mut Vec<Change>, idle: bool) -> rusqlite::Result<Vec<Done>> {
         let announce = self.changes.receiver_count() > 0;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stored = self.stored;
@@ -202,8 +209,7 @@ impl Writer {
             tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('evicted_through', ?1)")?
                 .execute([through])?;
         }
-        self.keys
-            .maintain(&mut keys, &tx, evicted_through, batch.len(), inserted)?;
+        self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
             tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'stored'")?
                 .execute([i64::try_from(stored).unwrap_or(i64::MAX)])?;
