@@ -18,10 +18,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 /// page of the key table when merged.
 const RECENT_CAP: usize = 32 * 1024;
 
-/// Past the cap, waiting keys are merged this many at a time: consecutive in key order, so they share the pages
-/// they land on; merging only as many as arrive (one or two per batch at moderate load) would put each on a page
-/// of its own again.
-const MERGE_CHUNK: usize = 1024;
+/// Past the cap, each batch merges this many waiting keys per request it inserted (between the two bounds below):
+/// keys consecutive in key order, so they share the pages they land on; merging only as many as arrive (one or two
+/// per batch at moderate load) would put each on a page of its own again. Merging faster than keys arrive brings
+/// the waiting keys back under the cap, so only some batches merge, and none merges so many that its commit stalls.
+const MERGE_PER_INSERT: usize = 16;
+const MERGE_MIN: usize = 64;
+const MERGE_MAX: usize = 1024;
 
 /// When the writer was idle before a batch, this many waiting keys are merged with it, so that a quiet store
 /// soon has all of them in its table.
@@ -142,7 +145,7 @@ impl KeyIndex {
         let recent = if batch.cleared { 0 } else { self.recent.len() };
         let waiting = recent + batch.new.len();
         let count = if waiting >= RECENT_CAP {
-            MERGE_CHUNK
+            (inserted * MERGE_PER_INSERT).clamp(MERGE_MIN, MERGE_MAX)
         } else if idle {
             IDLE_MERGE
         } else {
