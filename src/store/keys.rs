@@ -14,6 +14,8 @@ use std::ops::Bound;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::schema::{read_counter, write_counter};
+
 /// How many keys may wait in memory under sustained load (about 5 MB). The more wait, the more of them share a
 /// page of the key table when merged.
 const RECENT_CAP: usize = 32 * 1024;
@@ -76,14 +78,7 @@ impl KeyIndex {
     /// Loads the keys not yet merged from the requests that carry them.
     pub(super) fn load(conn: &Connection, evicted_through: i64) -> rusqlite::Result<KeyIndex> {
         // Absent from stores written before keys waited in memory: those wrote every key at once.
-        let merged_below: i64 = conn
-            .query_row(
-                "SELECT value FROM counters WHERE name = 'keys_merged_below'",
-                [],
-                |row| row.get(0),
-            )
-            .optional()?
-            .unwrap_or(i64::MAX);
+        let merged_below = read_counter(conn, "keys_merged_below")?.unwrap_or(i64::MAX);
         let mut index = KeyIndex {
             recent: BTreeMap::new(),
             recent_ids: BTreeSet::new(),
@@ -98,11 +93,7 @@ impl KeyIndex {
         let mut rows = statement.query([merged_below.max(evicted_through.saturating_add(1))])?;
         while let Some(row) = rows.next()? {
             let key: Vec<u8> = row.get(0)?;
-            let id: i64 = row.get(1)?;
-            if let Some(replaced) = index.recent.insert(key.into_boxed_slice(), id) {
-                index.recent_ids.remove(&replaced);
-            }
-            index.recent_ids.insert(id);
+            index.remember(key.into_boxed_slice(), row.get(1)?);
         }
         Ok(index)
     }
@@ -115,9 +106,8 @@ impl KeyIndex {
         key: &[u8],
         evicted_through: i64,
     ) -> rusqlite::Result<Option<i64>> {
-        let waiting = if batch.cleared { None } else { self.recent.get(key) };
-        let known = match batch.new.get(key).or(waiting) {
-            Some(id) => Some(*id),
+        let known = match self.waiting(batch, key) {
+            Some(id) => Some(id),
             None => tx
                 .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key = ?1")?
                 .query_row([key], |row| row.get(0))
@@ -164,8 +154,7 @@ impl KeyIndex {
         }
         let merged_below = self.merged_below_after(batch);
         if merged_below != self.stored_merged_below {
-            tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('keys_merged_below', ?1)")?
-                .execute([merged_below])?;
+            write_counter(tx, "keys_merged_below", merged_below)?;
             batch.merged_below = Some(merged_below);
         }
         Ok(())
@@ -183,30 +172,18 @@ impl KeyIndex {
             Some(after) => Bound::Excluded(after),
             None => Bound::Unbounded,
         };
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET first_id = excluded.first_id",
-        )?;
-        let mut slice = self.recent.range::<Box<[u8]>, _>((start, Bound::Unbounded)).take(count);
+        let mut slice = self.recent.range::<Box<[u8]>, _>((start, Bound::Unbounded)).peekable();
         let mut last = None;
-        for (key, id) in slice.by_ref() {
+        for (key, id) in slice.by_ref().take(count) {
             // A key whose request is gone by retention is dropped instead of written.
             if *id > evicted_through {
-                upsert.execute(params![&key[..], id])?;
+                upsert(tx, key, *id)?;
             }
             batch.merged.push((key.clone(), *id));
             last = Some(key.clone());
         }
         // Past the last key, the next merge starts over from the first.
-        let reached_end = batch.merged.len() < count
-            || self
-                .recent
-                .range::<Box<[u8]>, _>((
-                    last.as_ref().map_or(Bound::Unbounded, Bound::Excluded),
-                    Bound::Unbounded,
-                ))
-                .next()
-                .is_none();
+        let reached_end = slice.peek().is_none();
         batch.merge_after = Some(if reached_end { None } else { last });
         Ok(())
     }
@@ -219,12 +196,11 @@ impl KeyIndex {
         } else {
             self.recent_ids.iter().find(|id| !merged.contains(id)).copied()
         };
-        let oldest_new = batch.new.values().min().copied();
-        match (oldest_waiting, oldest_new) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => i64::MAX,
-        }
+        oldest_waiting
+            .into_iter()
+            .chain(batch.new.values().copied())
+            .min()
+            .unwrap_or(i64::MAX)
     }
 
     /// Applies a committed batch.
@@ -239,10 +215,7 @@ impl KeyIndex {
             }
         }
         for (key, id) in batch.new {
-            if let Some(replaced) = self.recent.insert(key, id) {
-                self.recent_ids.remove(&replaced);
-            }
-            self.recent_ids.insert(id);
+            self.remember(key, id);
         }
         if let Some(after) = batch.merge_after {
             self.merge_after = after;
@@ -264,15 +237,25 @@ impl KeyIndex {
             .optional()?
             .flatten();
         let Some(key) = key else { return Ok(()) };
-        let waiting = if batch.cleared { None } else { self.recent.get(&key[..]) };
-        if batch.new.get(&key[..]).or(waiting) == Some(&id) {
-            tx.prepare_cached(
-                "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET first_id = excluded.first_id",
-            )?
-            .execute(params![key, id])?;
+        if self.waiting(batch, &key) == Some(id) {
+            upsert(tx, &key, id)?;
         }
         Ok(())
+    }
+
+    /// The first sighting of `key` not yet in the table: one from this batch, else one waiting in memory (unless
+    /// the batch forgot every key).
+    fn waiting(&self, batch: &BatchKeys, key: &[u8]) -> Option<i64> {
+        let waiting = if batch.cleared { None } else { self.recent.get(key) };
+        batch.new.get(key).or(waiting).copied()
+    }
+
+    /// Holds `key` in memory as first seen by request `id`, replacing an older first sighting.
+    fn remember(&mut self, key: Box<[u8]>, id: i64) {
+        if let Some(replaced) = self.recent.insert(key, id) {
+            self.recent_ids.remove(&replaced);
+        }
+        self.recent_ids.insert(id);
     }
 
     fn clear(&mut self) {
@@ -281,6 +264,16 @@ impl KeyIndex {
         self.merge_after = None;
         self.sweep_after.clear();
     }
+}
+
+/// Writes `key` into the key table as first seen by request `id`, taking over a stale entry.
+fn upsert(tx: &Transaction, key: &[u8], id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO idempotency_keys (key, first_id) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET first_id = excluded.first_id",
+    )?
+    .execute(params![key, id])?;
+    Ok(())
 }
 
 /// Looks at the next `budget` keys of the table in key order after `after` and removes the stale ones. Returns

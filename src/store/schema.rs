@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::OpenError;
 
@@ -87,6 +87,21 @@ pub enum Durability {
     Full,
     /// `synchronous=NORMAL` (the default): survives a crash of hookscope; a power loss may lose the last commits.
     Normal,
+}
+
+/// A named counter from the `counters` table; `None` when the row is absent (stores written by older builds lack
+/// the newer counters).
+pub fn read_counter(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT value FROM counters WHERE name = ?1")?
+        .query_row([name], |row| row.get(0))
+        .optional()
+}
+
+/// Sets a named counter, creating its row if needed.
+pub fn write_counter(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![name, value])?;
+    Ok(())
 }
 
 /// Opens (creating if needed) the database at `path` for writing, checks it is ours, and migrates it.

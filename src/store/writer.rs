@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
 use super::keys::{BatchKeys, KeyIndex};
+use super::schema::{read_counter, write_counter};
 use super::{Change, StoreError, headers_codec};
 use crate::record::{NewRequest, Summary, format_timestamp, header_text};
 
@@ -65,14 +66,10 @@ impl Writer {
         keep: Option<u64>,
         checkpoints: Checkpoints,
     ) -> rusqlite::Result<Writer> {
-        let stored: i64 = conn.query_row("SELECT value FROM counters WHERE name = 'stored'", [], |row| row.get(0))?;
+        // Written by the first migration, so always there.
+        let stored = read_counter(&conn, "stored")?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
-        let evicted_through: i64 = conn
-            .query_row("SELECT value FROM counters WHERE name = 'evicted_through'", [], |row| {
-                row.get(0)
-            })
-            .optional()?
-            .unwrap_or(0);
+        let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
         let keys = KeyIndex::load(&conn, evicted_through)?;
         super::checkpointer::watch_wal(&conn);
         Ok(Writer {
@@ -206,13 +203,11 @@ impl Writer {
             stored = keep;
             evicted_through = through;
             changes.push(Change::Evicted { through });
-            tx.prepare_cached("INSERT OR REPLACE INTO counters (name, value) VALUES ('evicted_through', ?1)")?
-                .execute([through])?;
+            write_counter(&tx, "evicted_through", through)?;
         }
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
-            tx.prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'stored'")?
-                .execute([i64::try_from(stored).unwrap_or(i64::MAX)])?;
+            write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
         }
         tx.commit()?;
         self.stored = stored;
