@@ -54,6 +54,8 @@ pub(super) struct Writer {
     keys: KeyIndex,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
     checkpoints: Checkpoints,
+    /// Where answers are delivered from, when the store was opened inside a runtime; see [`Writer::deliver`].
+    runtime: Option<tokio::runtime::Handle>,
     /// Transactions committed and commands they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     commands: u64,
@@ -80,6 +82,7 @@ impl Writer {
             evicted_through,
             keys,
             checkpoints,
+            runtime: tokio::runtime::Handle::try_current().ok(),
             commits: 0,
             commands: 0,
         })
@@ -121,19 +124,8 @@ impl Writer {
                 self.checkpoints.after_commit(&self.conn);
                 self.commits += 1;
                 self.commands += u64::try_from(batch.len()).unwrap_or(u64::MAX);
-                for change in changes {
-                    // A send fails only when nobody listens, which is fine.
-                    let _ = self.changes.send(Arc::new(change));
-                }
-                // A sender that stopped waiting (its connection closed) no longer needs its answer.
-                for (command, done) in batch.drain(..).zip(done) {
-                    match (command, done) {
-                        (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
-                        (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
-                        (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
-                        _ => {}
-                    }
-                }
+                let answers = batch.drain(..).zip(done).collect();
+                self.deliver(changes, answers);
             }
             Err(error) => {
                 let error = StoreError::from(error);
@@ -147,6 +139,35 @@ impl Writer {
                     }
                 }
             }
+        }
+    }
+
+    /// Announces a committed batch's changes, then answers its senders.
+    ///
+    /// Each answer wakes a task on the runtime. Woken one by one from this thread, the first wake-up makes the
+    /// runtime's worker preempt the writer, run that single task and sleep again, and so on for every answer: a
+    /// ping-pong of dozens of context switches per batch. Handed to the runtime as one task, the whole batch costs
+    /// one wake-up, and the senders' tasks are woken on the worker itself.
+    fn deliver(&self, changes: Vec<Change>, answers: Vec<(Command, Done)>) {
+        let changes_feed = self.changes.clone();
+        let announce_and_answer = move || {
+            for change in changes {
+                // A send fails only when nobody listens, which is fine.
+                let _ = changes_feed.send(Arc::new(change));
+            }
+            // A sender that stopped waiting (its connection closed) no longer needs its answer.
+            for (command, done) in answers {
+                match (command, done) {
+                    (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
+                    (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
+                    (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
+                    _ => {}
+                }
+            }
+        };
+        match &self.runtime {
+            Some(runtime) => drop(runtime.spawn(async move { announce_and_answer() })),
+            None => announce_and_answer(),
         }
     }
 
