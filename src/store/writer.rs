@@ -50,6 +50,9 @@ pub(super) struct Writer {
     /// Retention has removed every request up to this id. A key whose first request is that old is stale: it
     /// counts as never seen, and the sweep removes it.
     evicted_through: i64,
+    /// The id the next inserted request gets. Ids only grow, across deletes, clears and restarts: the live stream
+    /// and the list's paging rely on it.
+    next_id: i64,
     /// Which request first carried each idempotency key.
     keys: KeyIndex,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
@@ -73,6 +76,10 @@ impl Writer {
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
         let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
         let keys = KeyIndex::load(&conn, evicted_through)?;
+        // `last_id` is written only when a delete or clear may have removed the newest request.
+        let newest: Option<i64> = conn.query_row("SELECT max(id) FROM requests", [], |row| row.get(0))?;
+        let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
+        let next_id = newest.unwrap_or(0).max(last_id) + 1;
         super::checkpointer::watch_wal(&conn);
         Ok(Writer {
             conn,
@@ -80,6 +87,7 @@ impl Writer {
             keep,
             stored: u64::try_from(stored).unwrap_or(0),
             evicted_through,
+            next_id,
             keys,
             checkpoints,
             runtime: tokio::runtime::Handle::try_current().ok(),
@@ -178,12 +186,15 @@ impl Writer {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stored = self.stored;
         let mut inserted = 0;
+        let mut next_id = self.next_id;
+        let mut removed_any = false;
         let mut keys = BatchKeys::default();
         let mut done = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    let summary = insert(&tx, request, &self.keys, &mut keys, self.evicted_through)?;
+                    let summary = insert(&tx, next_id, request, &self.keys, &mut keys, self.evicted_through)?;
+                    next_id += 1;
                     stored += 1;
                     inserted += 1;
                     if announce {
@@ -201,6 +212,7 @@ impl Writer {
                     tx.prepare_cached("DELETE FROM payloads WHERE id = ?1")?
                         .execute([*id])?;
                     if removed {
+                        removed_any = true;
                         stored = stored.saturating_sub(1);
                         changes.push(Change::Deleted { id: *id });
                     }
@@ -209,6 +221,7 @@ impl Writer {
                 Command::Clear(_) => {
                     tx.execute_batch("DELETE FROM requests; DELETE FROM payloads; DELETE FROM idempotency_keys;")?;
                     keys.clear();
+                    removed_any = true;
                     stored = 0;
                     changes.push(Change::Cleared);
                     done.push(Done::Cleared);
@@ -230,7 +243,12 @@ impl Writer {
         if stored != self.stored {
             write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
         }
+        if removed_any {
+            // The newest request may be gone, and start-up must not hand its id out again.
+            write_counter(&tx, "last_id", next_id - 1)?;
+        }
         tx.commit()?;
+        self.next_id = next_id;
         self.stored = stored;
         self.evicted_through = evicted_through;
         self.keys.commit(keys);
@@ -260,6 +278,7 @@ impl Writer {
 /// request retention has removed (`evicted_through`).
 fn insert(
     tx: &Transaction,
+    id: i64,
     request: &NewRequest,
     index: &KeyIndex,
     keys: &mut BatchKeys,
@@ -275,11 +294,12 @@ fn insert(
     let body_size = i64::try_from(request.body.len()).unwrap_or(i64::MAX);
     let envelope = verdict.envelope.map(|envelope| envelope.as_str());
     tx.prepare_cached(
-        "INSERT INTO requests (received_at, method, path, query, content_type, body_size, body_kind, envelope,
+        "INSERT INTO requests (id, received_at, method, path, query, content_type, body_size, body_kind, envelope,
                                valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
+        id,
         request.received_at_ms,
         request.method,
         request.path,
@@ -296,7 +316,6 @@ fn insert(
         duplicate_of,
         request.remote_addr,
     ])?;
-    let id = tx.last_insert_rowid();
     let findings = if verdict.errors.is_empty() && verdict.warnings.is_empty() {
         None
     } else {

@@ -199,6 +199,29 @@ async fn delete_one_and_clear_all() {
 }
 
 #[tokio::test]
+async fn ids_are_not_reused_after_deleting_the_newest_and_restarting() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("ids.db");
+    let app = spawn_app_at(&db, |_| {}).await;
+    app.post_json("/a", "{}").await;
+    let newest = app.post_json("/b", "{}").await;
+    assert_eq!(app.delete(&format!("/_/api/requests/{newest}")).await, 204);
+    app.stop().await;
+    let app = spawn_app_at(&db, |_| {}).await;
+    let next = app.post_json("/c", "{}").await;
+    assert!(next > newest, "{next} reuses a deleted id (newest was {newest})");
+    assert_eq!(app.delete("/_/api/requests").await, 204);
+    app.stop().await;
+    let app = spawn_app_at(&db, |_| {}).await;
+    let after_clear = app.post_json("/d", "{}").await;
+    assert!(
+        after_clear > next,
+        "{after_clear} reuses an id from before the clear ({next})"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn stats_count_envelopes_invalid_and_duplicates() {
     let app = spawn_app().await;
     app.post_json("/1", CHANNEL_EVENT_SEED).await;
