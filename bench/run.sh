@@ -39,6 +39,9 @@ FIXED_RATE=${FIXED_RATE:-5000}
 ROWS=${ROWS:-1000000}
 SSE_CLIENTS=${SSE_CLIENTS:-1000}
 SSE_RATE=${SSE_RATE:-1000}
+# Posters for the latency run: each waits for its answer before its next request, and while 1,000 viewers are
+# being written an answer can take a few milliseconds, so 8 posters fell short of 1,000 req/s; 32 offer it.
+SSE_POSTERS=${SSE_POSTERS:-32}
 QUERY_REPS=${QUERY_REPS:-21}
 SETTLE=${SETTLE:-3}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -315,7 +318,7 @@ else
     fresh_db "$DB"
     start_server hs_sse "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB"
     taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$HS_PORT" --clients "$SSE_CLIENTS" \
-        --rate "$SSE_RATE" --seconds "$DURATION" >"$OUT/sse_latency.txt" 2>"$OUT/sse_latency.stderr" || true
+        --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" >"$OUT/sse_latency.txt" 2>"$OUT/sse_latency.stderr" || true
     grep -v '^SSEJSON' "$OUT/sse_latency.txt" | sed 's/^/  /' >&2 || true
     grep '^SSEJSON ' "$OUT/sse_latency.txt" | sed 's/^SSEJSON //' >"$OUT/sse_latency.json" || true
     stop_server
@@ -494,10 +497,12 @@ if results.get("sse_available") == "1":
             fmt(plain["rps"], 0), f"{ratio:.2f}x", ">= 0.85x", check(ratio, lambda r: r >= 0.85))
     lat = load("sse_latency")
     if lat:
-        p99 = lat["all_p99_ms"]
-        row(f"3. 2xx -> event at every client, p99 ms ({lat['clients']} clients, {lat['rps']:.0f} req/s)",
+        # The target's "time to its event at a client": every delivery to every client, each timed from its 2xx.
+        p99 = lat.get("each_p99_ms")
+        row(f"3. 2xx -> event at a client, p99 ms ({lat['clients']} clients, {lat['rps']:.0f} req/s)",
             fmt(p99, 2), "", "", "<= 10 ms", check(p99, lambda v: v <= 10) if p99 is not None else "FAIL")
         row("   2xx -> event at the first client, p99 ms", fmt(lat["first_p99_ms"], 2), "", "", "(info)", "")
+        row("   2xx -> event at the last of all clients, p99 ms", fmt(lat["all_p99_ms"], 2), "", "", "(info)", "")
         if lat["missing"] or lat["incomplete"]:
             row("   events missing / seen by only some clients", f"{lat['missing']} / {lat['incomplete']}", "",
                 "", "0 / 0", "FAIL")

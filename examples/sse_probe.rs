@@ -3,8 +3,9 @@
 //!
 //! Latency mode (default): opens `--clients` connections to `GET /_/events`, then posts 1 KiB channel_event
 //! captures at `--rate` requests per second for `--seconds`, and for each capture measures the time from receiving
-//! its 2xx to its event (matched on the SSE `id:` field, which equals the capture's `"id"`) arriving at the first
-//! client and at every client. Prints p50/p99/max of both, the achieved rate, and a `SSEJSON {...}` line.
+//! its 2xx to its event (matched on the SSE `id:` field, which equals the capture's `"id"`) arriving: at the first
+//! client, at each client (every delivery, the latency a viewer sees), and at every client (the last of them).
+//! Prints p50/p99/max of each, the achieved rate, and a `SSEJSON {...}` line.
 //!
 //! Hold mode (`--hold SECONDS`): opens the clients, prints `READY`, and reads (and counts) events for that long
 //! while something else (wrk) drives the load. Prints `SSEJSON {...}` with how many events arrived.
@@ -78,6 +79,9 @@ struct Arrivals {
     first: Vec<AtomicU64>,
     last: Vec<AtomicU64>,
     count: Vec<AtomicU32>,
+    /// Every arrival of a tracked event at a client: (capture index, nanoseconds since `start`). The capture's 2xx
+    /// may come after its event, so the latency of each delivery is worked out once the run is over.
+    deliveries: Mutex<Vec<(u32, u64)>>,
     /// Every `request` event seen by any client, tracked or not.
     events: AtomicU64,
     /// Events of other kinds (deleted, cleared, evicted, lagged, ...).
@@ -95,6 +99,7 @@ impl Arrivals {
             first: (0..capacity).map(|_| AtomicU64::new(u64::MAX)).collect(),
             last: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
             count: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+            deliveries: Mutex::new(Vec::new()),
             events: AtomicU64::new(0),
             other_events: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -120,6 +125,9 @@ impl Arrivals {
         self.first[index].fetch_min(at, Ordering::Relaxed);
         self.last[index].fetch_max(at, Ordering::Relaxed);
         self.count[index].fetch_add(1, Ordering::Relaxed);
+        if let (Ok(index), Ok(mut deliveries)) = (u32::try_from(index), self.deliveries.lock()) {
+            deliveries.push((index, at));
+        }
     }
 }
 
@@ -539,6 +547,28 @@ async fn latency(args: &Args) -> Result<(), String> {
     }
     to_first.sort_unstable();
     to_all.sort_unstable();
+    // Every delivery to every client, each timed from its capture's 2xx.
+    let mut ack_by_index = vec![None; capacity];
+    for &(id, ack) in &acks {
+        if let Some(slot) = id
+            .checked_sub(base)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| ack_by_index.get_mut(i))
+        {
+            *slot = Some(ack);
+        }
+    }
+    let mut to_each: Vec<u64> = arrivals
+        .deliveries
+        .lock()
+        .expect("deliveries lock")
+        .iter()
+        .filter_map(|&(index, at)| {
+            let ack = ack_by_index.get(usize::try_from(index).ok()?).copied().flatten()?;
+            Some(at.saturating_sub(ack))
+        })
+        .collect();
+    to_each.sort_unstable();
     let rate = acks.len() as f64 / posting;
     println!(
         "captures: {} in {posting:.2} s = {rate:.0} req/s (asked {:.0}), {} errors; clients: {connected}",
@@ -551,6 +581,13 @@ async fn latency(args: &Args) -> Result<(), String> {
         percentile(&to_first, 50.0),
         percentile(&to_first, 99.0),
         percentile(&to_first, 100.0)
+    );
+    println!(
+        "2xx -> event at a client (each of {} deliveries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        to_each.len(),
+        percentile(&to_each, 50.0),
+        percentile(&to_each, 99.0),
+        percentile(&to_each, 100.0)
     );
     println!(
         "2xx -> event at every client: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
@@ -573,7 +610,8 @@ async fn latency(args: &Args) -> Result<(), String> {
     println!(
         "SSEJSON {{\"mode\":\"latency\",\"clients\":{connected},\"failed\":{},\"captures\":{},\"rps\":{rate:.1},\
          \"errors\":{},\"first_p50_ms\":{},\"first_p99_ms\":{},\"first_max_ms\":{},\"all_p50_ms\":{},\
-         \"all_p99_ms\":{},\"all_max_ms\":{},\"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
+         \"all_p99_ms\":{},\"all_max_ms\":{},\"each_p50_ms\":{},\"each_p99_ms\":{},\"each_max_ms\":{},\
+         \"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
         arrivals.failed.load(Ordering::Relaxed),
         acks.len(),
         errors.load(Ordering::Relaxed),
@@ -583,6 +621,9 @@ async fn latency(args: &Args) -> Result<(), String> {
         json_ms(percentile(&to_all, 50.0)),
         json_ms(percentile(&to_all, 99.0)),
         json_ms(percentile(&to_all, 100.0)),
+        json_ms(percentile(&to_each, 50.0)),
+        json_ms(percentile(&to_each, 99.0)),
+        json_ms(percentile(&to_each, 100.0)),
     );
     Ok(())
 }

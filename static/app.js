@@ -53,6 +53,7 @@
     statsHead: 0, // the newest id known to be included in stats
     filters: {},
     staleSearch: 0, // live arrivals not shown because a text search is active
+    skipped: 0, // requests the server left out of the live stream because they came too fast to show
     es: null,
     retryMs: 1000,
     retryTimer: null,
@@ -284,6 +285,7 @@
   async function reloadList() {
     const generation = ++state.generation;
     state.staleSearch = 0;
+    state.skipped = 0;
     updateNotice();
     let page;
     try {
@@ -335,6 +337,11 @@
       text.textContent = `${plural(state.buffered.length, "new request")} while paused`;
       action.textContent = "Show them";
       action.dataset.action = "resume";
+      notice.hidden = false;
+    } else if (state.skipped) {
+      text.textContent = `${plural(state.skipped, "more request")} arrived faster than the list shows them`;
+      action.textContent = "Refresh";
+      action.dataset.action = "refresh";
       notice.hidden = false;
     } else if (state.staleSearch) {
       text.textContent = `${plural(state.staleSearch, "new request")} — the search may match them`;
@@ -420,6 +427,20 @@
       updateNotice();
       updateEmpty();
       renderBoothRecent();
+    });
+    // Under heavy load the server sends only the newest requests, after one event that counts the rest.
+    es.addEventListener("skipped", (event) => {
+      if (state.es !== es) return;
+      let info;
+      try {
+        info = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      state.lastId = Math.max(state.lastId, info.through);
+      state.skipped += info.count;
+      scheduleStats();
+      updateNotice();
     });
     es.addEventListener("resync", () => resync());
   }

@@ -3,14 +3,15 @@
 //! before the store is read, and live inserts at or below the last id sent are skipped.
 //!
 //! The response body is itself the stream, polled by the connection's own task: one task per viewer, woken once
-//! per burst of changes, which are coalesced into one frame. A viewer whose socket stops draining is simply not
-//! polled; it falls behind the shared feed and, when it drains again, is told to resync. Capture never waits for
-//! a viewer, and a stuck viewer costs no memory beyond its socket buffer.
+//! per burst of commits, which are coalesced into one frame. When requests arrive faster than anyone reads them,
+//! each viewer is written a few times a second with the newest requests and a count of the rest (see [`Pace`]).
+//! A viewer whose socket stops draining is simply not polled; it falls behind the shared feed and, when it drains
+//! again, is told to resync. Capture never waits for a viewer, and a stuck viewer costs no memory beyond its
+//! socket buffer.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
@@ -23,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::AppState;
 use super::error::ApiError;
 use super::response::Body;
-use crate::store::{Change, Store};
+use crate::store::{Change, Changes, Store};
 
 /// A comment is sent after this much silence, so proxies and browsers keep an idle stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -31,9 +32,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The most missed requests replayed on reconnect; a client further behind is told to resync instead (it
 /// reloads the list through the API, which pages).
 pub const MAX_REPLAY: usize = 1000;
-
-/// Coalesced changes stop being added to one frame past this size, so one write stays reasonable.
-const MAX_FRAME: usize = 256 * 1024;
 
 /// How soon a browser's EventSource retries after the stream drops.
 const RETRY_MS: u64 = 1000;
@@ -49,6 +47,7 @@ pub fn stream(state: &AppState, headers: &HeaderMap, raw_query: Option<&str>) ->
         replay_after: after,
         started: false,
         last_sent: after.unwrap_or(i64::MIN),
+        pace: Pace::new(),
     };
     let frames = futures_util::stream::unfold(viewer, |mut viewer| async move {
         let frame = viewer.next_frame().await?;
@@ -81,14 +80,16 @@ fn resume_point(headers: &HeaderMap, raw_query: Option<&str>) -> Result<Option<i
 
 /// One viewer's position in the live stream.
 struct Viewer {
-    feed: broadcast::Receiver<Arc<Change>>,
+    feed: broadcast::Receiver<Changes>,
     store: Store,
     shutdown: CancellationToken,
     /// Replay everything after this id before going live.
     replay_after: Option<i64>,
     started: bool,
-    /// Live inserts at or below this id were already sent (or replayed).
+    /// Live inserts at or below this id were already sent, replayed or skipped.
     last_sent: i64,
+    /// How fast captures arrive, as this viewer sees them.
+    pace: Pace,
 }
 
 impl Viewer {
@@ -98,25 +99,34 @@ impl Viewer {
             self.started = true;
             return Some(self.opening().await);
         }
+        if let Some(until) = self.pace.hold_until() {
+            tokio::select! {
+                () = self.shutdown.cancelled() => return None,
+                () = tokio::time::sleep_until(until) => {}
+            }
+        }
         let first = tokio::select! {
             () = self.shutdown.cancelled() => return None,
             received = tokio::time::timeout(KEEP_ALIVE, self.feed.recv()) => received,
         };
+        let mut waiting = Vec::new();
         let mut frame = String::new();
         match first {
             Err(_silence) => return Some(Bytes::from_static(b": keep-alive\n\n")),
-            Ok(Ok(change)) => self.append(&change, &mut frame),
+            Ok(Ok(changes)) => waiting.push(changes),
             Ok(Err(RecvError::Lagged(missed))) => append_lagged(missed, &mut frame),
             Ok(Err(RecvError::Closed)) => return None,
         }
         // Whatever else is already waiting goes out in the same write.
-        while frame.len() < MAX_FRAME {
+        loop {
             match self.feed.try_recv() {
-                Ok(change) => self.append(&change, &mut frame),
+                Ok(changes) => waiting.push(changes),
                 Err(TryRecvError::Lagged(missed)) => append_lagged(missed, &mut frame),
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
+        self.append(&waiting, &mut frame);
+        self.pace.sent();
         Some(Bytes::from(frame))
     }
 
@@ -145,21 +155,145 @@ impl Viewer {
         Bytes::from(frame)
     }
 
-    fn append(&mut self, change: &Change, frame: &mut String) {
-        match change {
-            Change::Inserted { id, .. } if *id <= self.last_sent => {}
-            Change::Inserted { id, json } => {
-                self.last_sent = *id;
-                push_request(frame, *id, json);
+    /// Adds the waiting batches to the frame, as many of their requests as the pace allows.
+    fn append(&mut self, waiting: &[Changes], frame: &mut String) {
+        let arrived: usize = waiting.iter().map(|batch| batch.inserts_after(self.last_sent)).sum();
+        self.pace.arrived(arrived);
+        let skip = arrived.saturating_sub(self.pace.rows_per_frame());
+        append_changes(waiting, skip, &mut self.last_sent, frame);
+    }
+}
+
+/// Adds the waiting batches to the frame, in order, leaving out the oldest `skip` requests above `last_sent`; a
+/// `skipped` event says how many and up to which id, so the viewer shows the newest and can read the rest through
+/// the API. Under load a viewer passes over hundreds of batches per write, so batches it shows nothing of are
+/// passed over whole, by their counts.
+fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: &mut String) {
+    let mut skipping = Skipping {
+        left: skip,
+        evicted: None,
+    };
+    for batch in waiting {
+        let fresh = batch.inserts_after(*last_sent);
+        if batch.plain && fresh > 0 && fresh <= skipping.left {
+            *last_sent = batch.last_insert;
+            skipping.evicted = batch.evicted_through().or(skipping.evicted);
+            skipping.left -= fresh;
+            if skipping.left == 0 {
+                skipping.done(frame, skip, *last_sent);
             }
-            Change::Deleted { id } => {
-                let _ = write!(frame, "event: deleted\ndata: {{\"id\":{id}}}\n\n");
-            }
-            Change::Cleared => frame.push_str("event: cleared\ndata: {}\n\n"),
-            Change::Evicted { through } => {
-                let _ = write!(frame, "event: evicted\ndata: {{\"through\":{through}}}\n\n");
+            continue;
+        }
+        for change in &batch.changes {
+            match change {
+                Change::Inserted { id, .. } if *id <= *last_sent => {}
+                Change::Inserted { id, .. } if skipping.left > 0 => {
+                    *last_sent = *id;
+                    skipping.left -= 1;
+                    if skipping.left == 0 {
+                        skipping.done(frame, skip, *id);
+                    }
+                }
+                Change::Inserted { id, json } => {
+                    *last_sent = *id;
+                    push_request(frame, *id, json);
+                }
+                Change::Deleted { id } => {
+                    let _ = write!(frame, "event: deleted\ndata: {{\"id\":{id}}}\n\n");
+                }
+                Change::Cleared => frame.push_str("event: cleared\ndata: {}\n\n"),
+                Change::Evicted { through } => push_evicted(frame, *through),
             }
         }
+    }
+}
+
+/// The requests a frame leaves out, oldest first, and the last eviction among the batches passed over whole.
+struct Skipping {
+    left: usize,
+    evicted: Option<i64>,
+}
+
+impl Skipping {
+    /// The last request to leave out was passed: says what was skipped.
+    fn done(&mut self, frame: &mut String, count: usize, through: i64) {
+        push_skipped(frame, count, through);
+        if let Some(through) = self.evicted.take() {
+            push_evicted(frame, through);
+        }
+    }
+}
+
+/// How often a viewer is written to. Below [`BUSY_RATE`] every commit goes out as soon as it lands, so a
+/// request shows within milliseconds. Above it, nobody reads rows that fast, and a thousand viewers each written
+/// on every commit would take the CPU from capture itself; so each viewer is written at most every
+/// [`BUSY_INTERVAL`], with the newest [`BUSY_ROWS`] requests and a count of the rest.
+struct Pace {
+    /// Requests that arrived in the current window, and when it started.
+    window_start: Instant,
+    in_window: usize,
+    /// Whether the last full window's rate was above [`BUSY_RATE`].
+    busy: bool,
+    last_sent: Instant,
+}
+
+/// Requests a second above which the stream is paced; see [`Pace`].
+const BUSY_RATE: usize = 2000;
+/// How long a window of the rate measurement lasts.
+const RATE_WINDOW: Duration = Duration::from_millis(250);
+/// Shortest time between two writes to one viewer while busy.
+const BUSY_INTERVAL: Duration = Duration::from_millis(200);
+/// Most request events in one write while busy, and otherwise.
+const BUSY_ROWS: usize = 20;
+const MAX_ROWS: usize = 500;
+
+impl Pace {
+    fn new() -> Pace {
+        let now = Instant::now();
+        Pace {
+            window_start: now,
+            in_window: 0,
+            busy: false,
+            last_sent: now,
+        }
+    }
+
+    /// When the next write may happen, if not at once.
+    fn hold_until(&mut self) -> Option<tokio::time::Instant> {
+        self.roll_window();
+        let until = self.last_sent + BUSY_INTERVAL;
+        (self.busy && until > Instant::now()).then(|| until.into())
+    }
+
+    fn arrived(&mut self, requests: usize) {
+        self.roll_window();
+        self.in_window += requests;
+        let window_limit = BUSY_RATE * RATE_WINDOW.as_millis() as usize / 1000;
+        if self.in_window > window_limit {
+            self.busy = true;
+        }
+    }
+
+    fn rows_per_frame(&self) -> usize {
+        if self.busy { BUSY_ROWS } else { MAX_ROWS }
+    }
+
+    fn sent(&mut self) {
+        self.last_sent = Instant::now();
+    }
+
+    /// Ends the current window once it is over: its rate decides whether the next one is paced. A window with
+    /// nothing in it (the viewer slept through it) counts as quiet.
+    fn roll_window(&mut self) {
+        let elapsed = self.window_start.elapsed();
+        if elapsed < RATE_WINDOW {
+            return;
+        }
+        let window_limit = BUSY_RATE * RATE_WINDOW.as_millis() as usize / 1000;
+        let per_window = if elapsed < 2 * RATE_WINDOW { self.in_window } else { 0 };
+        self.busy = per_window > window_limit;
+        self.window_start = Instant::now();
+        self.in_window = 0;
     }
 }
 
@@ -174,6 +308,18 @@ fn push_request(frame: &mut String, id: i64, json: &str) {
     let _ = write!(frame, "event: request\nid: {id}\ndata: {json}\n\n");
 }
 
+fn push_evicted(frame: &mut String, through: i64) {
+    let _ = write!(frame, "event: evicted\ndata: {{\"through\":{through}}}\n\n");
+}
+
+/// A `skipped` event: `count` requests up to and including id `through` were left out of the stream.
+fn push_skipped(frame: &mut String, count: usize, through: i64) {
+    let _ = write!(
+        frame,
+        "event: skipped\ndata: {{\"count\":{count},\"through\":{through}}}\n\n"
+    );
+}
+
 fn resync_frame(reason: &str) -> String {
     let data = serde_json::json!({ "reason": reason });
     format!("event: resync\ndata: {data}\n\n")
@@ -182,6 +328,106 @@ fn resync_frame(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Committed;
+
+    fn batch(ids: std::ops::RangeInclusive<i64>, evicted: Option<i64>) -> Changes {
+        let mut changes: Vec<Change> = ids
+            .map(|id| Change::Inserted {
+                id,
+                json: format!("{{\"id\":{id}}}"),
+            })
+            .collect();
+        changes.extend(evicted.map(|through| Change::Evicted { through }));
+        Changes::new(Committed::new(changes))
+    }
+
+    fn event_lines(frame: &str) -> Vec<&str> {
+        frame
+            .lines()
+            .filter(|line| line.starts_with("event:") || line.starts_with("data:"))
+            .collect()
+    }
+
+    #[test]
+    fn a_frame_past_its_rows_shows_the_newest_and_counts_the_rest() {
+        let waiting = [batch(1..=10, Some(0)), batch(11..=20, Some(3)), batch(21..=30, Some(7))];
+        let mut last_sent = 0;
+        let mut frame = String::new();
+        append_changes(&waiting, 25, &mut last_sent, &mut frame);
+        assert_eq!(last_sent, 30);
+        let lines = event_lines(&frame);
+        // The first two batches are passed over whole: one skipped event, then their last eviction.
+        assert_eq!(
+            lines[..4],
+            [
+                "event: skipped",
+                r#"data: {"count":25,"through":25}"#,
+                "event: evicted",
+                r#"data: {"through":3}"#
+            ]
+        );
+        let shown: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|line| line.starts_with("data: {\"id\""))
+            .collect();
+        assert_eq!(shown, [26, 27, 28, 29, 30].map(|id| format!("data: {{\"id\":{id}}}")));
+        assert_eq!(lines.last(), Some(&r#"data: {"through":7}"#));
+    }
+
+    #[test]
+    fn requests_already_sent_are_neither_shown_nor_counted() {
+        let waiting = [batch(1..=10, None), batch(11..=12, None)];
+        let mut last_sent = 8;
+        let mut frame = String::new();
+        append_changes(&waiting, 2, &mut last_sent, &mut frame);
+        let lines = event_lines(&frame);
+        assert_eq!(lines[..2], ["event: skipped", r#"data: {"count":2,"through":10}"#]);
+        assert_eq!(lines.iter().filter(|line| **line == "event: request").count(), 2);
+        assert_eq!(last_sent, 12);
+    }
+
+    #[test]
+    fn deletes_and_clears_are_kept_in_order_while_requests_are_skipped() {
+        let mixed = Changes::new(Committed::new(vec![
+            Change::Inserted {
+                id: 1,
+                json: "{}".into(),
+            },
+            Change::Cleared,
+            Change::Inserted {
+                id: 2,
+                json: "{}".into(),
+            },
+            Change::Deleted { id: 2 },
+            Change::Inserted {
+                id: 3,
+                json: "{}".into(),
+            },
+        ]));
+        let mut last_sent = 0;
+        let mut frame = String::new();
+        append_changes(&[mixed], 2, &mut last_sent, &mut frame);
+        let names: Vec<&str> = frame.lines().filter_map(|line| line.strip_prefix("event: ")).collect();
+        assert_eq!(names, ["cleared", "skipped", "deleted", "request"]);
+    }
+
+    #[test]
+    fn the_stream_is_paced_only_while_requests_arrive_faster_than_the_busy_rate() {
+        let mut pace = Pace::new();
+        pace.arrived(BUSY_RATE / 8);
+        assert_eq!(pace.rows_per_frame(), MAX_ROWS);
+        assert!(pace.hold_until().is_none());
+        pace.arrived(BUSY_RATE);
+        pace.sent();
+        assert_eq!(pace.rows_per_frame(), BUSY_ROWS);
+        assert!(pace.hold_until().is_some(), "a busy stream waits between writes");
+        // A viewer that slept through two windows sees a quiet stream again.
+        pace.window_start -= 3 * RATE_WINDOW;
+        pace.last_sent -= BUSY_INTERVAL;
+        assert!(pace.hold_until().is_none());
+        assert_eq!(pace.rows_per_frame(), MAX_ROWS);
+    }
 
     #[test]
     fn request_frames_stay_one_event_whatever_the_payload() {

@@ -1,7 +1,7 @@
 //! Storage: one SQLite file in WAL mode. A single writer thread owns the write connection and commits whatever is
 //! waiting as one transaction (group commit), so concurrent senders share an fsync instead of queueing for one
 //! each. Reads go through a small pool of read-only connections on blocking threads; no async task ever holds a
-//! connection across an `.await`. Every committed change is announced on a bounded broadcast feed.
+//! connection across an `.await`. Every committed batch of changes is announced on a bounded broadcast feed.
 
 mod checkpointer;
 mod headers_codec;
@@ -27,8 +27,9 @@ use crate::record::{Detail, NewRequest, Summary};
 /// bounded however fast requests arrive; 4096 is several batches' worth at full speed.
 const WRITER_QUEUE: usize = 4096;
 
-/// How many changes the live feed keeps for a slow subscriber before that subscriber is told it lagged. At 1k
-/// captures a second this is about a second of slack; a viewer further behind resyncs from the store.
+/// How many committed batches the live feed keeps for a slow subscriber before that subscriber is told it lagged.
+/// A batch carries one request at a trickle and dozens under load, so this is at least a second of slack at 1k
+/// captures a second, and about two at full load; a viewer further behind resyncs from the store.
 pub const CHANGE_FEED_CAPACITY: usize = 1024;
 
 /// How many read connections run at once; reads are short, and the machine this targets has two cores.
@@ -131,6 +132,76 @@ pub enum Change {
     Evicted { through: i64 },
 }
 
+/// The changes one transaction committed, in order, as the live feed carries them.
+#[derive(Debug)]
+pub struct Committed {
+    pub changes: Vec<Change>,
+    /// How many of the changes are inserts, and the ids of the first and last of them (0 when there are none).
+    pub inserts: usize,
+    pub first_insert: i64,
+    pub last_insert: i64,
+    /// Whether the batch holds nothing but inserts and, last, possibly an eviction (as every batch of a store at
+    /// its `--keep` limit does): a viewer that shows none of its requests can then pass over it whole.
+    pub plain: bool,
+}
+
+impl Committed {
+    pub fn new(changes: Vec<Change>) -> Committed {
+        let mut inserts = 0;
+        let (mut first_insert, mut last_insert) = (0, 0);
+        for change in &changes {
+            if let Change::Inserted { id, .. } = change {
+                if inserts == 0 {
+                    first_insert = *id;
+                }
+                inserts += 1;
+                last_insert = *id;
+            }
+        }
+        let (last, rest) = match changes.split_last() {
+            Some((Change::Evicted { .. }, rest)) => (None, rest),
+            Some((last, rest)) => (Some(last), rest),
+            None => (None, &changes[..]),
+        };
+        let plain = rest
+            .iter()
+            .chain(last)
+            .all(|change| matches!(change, Change::Inserted { .. }));
+        Committed {
+            changes,
+            inserts,
+            first_insert,
+            last_insert,
+            plain,
+        }
+    }
+
+    /// The eviction that ends a plain batch, if any.
+    pub fn evicted_through(&self) -> Option<i64> {
+        match self.changes.last() {
+            Some(Change::Evicted { through }) => Some(*through),
+            _ => None,
+        }
+    }
+
+    /// How many of its inserts have ids above `after`.
+    pub fn inserts_after(&self, after: i64) -> usize {
+        if self.inserts == 0 || self.last_insert <= after {
+            0
+        } else if self.first_insert > after {
+            self.inserts
+        } else {
+            self.changes
+                .iter()
+                .filter(|change| matches!(change, Change::Inserted { id, .. } if *id > after))
+                .count()
+        }
+    }
+}
+
+/// What the live feed carries: one committed batch, shared by every subscriber.
+pub type Changes = Arc<Committed>;
+
 /// A cheap-to-clone handle to the store.
 #[derive(Clone)]
 pub struct Store {
@@ -143,7 +214,7 @@ struct Shared {
     /// Read-only connections, used from blocking threads only.
     readers: r2d2::Pool<SqliteConnectionManager>,
     /// Where committed changes are announced.
-    changes: broadcast::Sender<Arc<Change>>,
+    changes: broadcast::Sender<Changes>,
     /// The writer thread, joined on close.
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Keeps a temporary database's directory alive until the store is dropped.
@@ -233,7 +304,7 @@ impl Store {
 
     /// Subscribes to committed changes. A subscriber that falls more than [`CHANGE_FEED_CAPACITY`] behind is told
     /// it lagged and must catch up from the store.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Changes> {
         self.shared.changes.subscribe()
     }
 

@@ -2,7 +2,6 @@
 //! them in one transaction, commits once, announces the changes, and only then answers the senders, so a reply
 //! always means "on disk". It never waits on a timer: an empty queue blocks, a busy one is drained.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -11,7 +10,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::checkpointer::Checkpoints;
 use super::keys::{BatchKeys, KeyIndex};
 use super::schema::{read_counter, write_counter};
-use super::{Change, StoreError, headers_codec};
+use super::{Change, Changes, Committed, StoreError, headers_codec};
 use crate::record::{NewRequest, Summary, format_timestamp, header_text};
 
 /// A writer that waited this long for work was idle: it uses the batch to catch up on housekeeping.
@@ -43,7 +42,7 @@ enum Done {
 /// The state the writer thread owns.
 pub(super) struct Writer {
     conn: Connection,
-    changes: broadcast::Sender<Arc<Change>>,
+    changes: broadcast::Sender<Changes>,
     keep: Option<u64>,
     /// How many requests are stored, tracked here so retention needs no count query per batch.
     stored: u64,
@@ -57,8 +56,8 @@ pub(super) struct Writer {
     keys: KeyIndex,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
     checkpoints: Checkpoints,
-    /// Where answers are delivered from, when the store was opened inside a runtime; see [`Writer::deliver`].
-    runtime: Option<tokio::runtime::Handle>,
+    /// The delivery task, when the store was opened inside a runtime; see [`Writer::deliver`].
+    deliveries: Option<mpsc::UnboundedSender<Delivery>>,
     /// Transactions committed and commands they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     commands: u64,
@@ -67,7 +66,7 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn new(
         conn: Connection,
-        changes: broadcast::Sender<Arc<Change>>,
+        changes: broadcast::Sender<Changes>,
         keep: Option<u64>,
         checkpoints: Checkpoints,
     ) -> rusqlite::Result<Writer> {
@@ -81,8 +80,10 @@ impl Writer {
         let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
         let next_id = newest.unwrap_or(0).max(last_id) + 1;
         super::checkpointer::watch_wal(&conn);
+        let deliveries = start_deliveries(&changes);
         Ok(Writer {
             conn,
+            deliveries,
             changes,
             keep,
             stored: u64::try_from(stored).unwrap_or(0),
@@ -90,7 +91,6 @@ impl Writer {
             next_id,
             keys,
             checkpoints,
-            runtime: tokio::runtime::Handle::try_current().ok(),
             commits: 0,
             commands: 0,
         })
@@ -154,28 +154,20 @@ impl Writer {
     ///
     /// Each answer wakes a task on the runtime. Woken one by one from this thread, the first wake-up makes the
     /// runtime's worker preempt the writer, run that single task and sleep again, and so on for every answer: a
-    /// ping-pong of dozens of context switches per batch. Handed to the runtime as one task, the whole batch costs
-    /// one wake-up, and the senders' tasks are woken on the worker itself.
+    /// ping-pong of dozens of context switches per batch. Handed to one delivery task on the runtime, the whole
+    /// batch costs at most one wake-up, and the senders' tasks are woken on the worker itself. One long-lived task
+    /// fed in order, not a task spawned per batch: spawned tasks may run out of order, and the live stream relies
+    /// on batches being announced in commit order.
     fn deliver(&self, changes: Vec<Change>, answers: Vec<(Command, Done)>) {
-        let changes_feed = self.changes.clone();
-        let announce_and_answer = move || {
-            for change in changes {
-                // A send fails only when nobody listens, which is fine.
-                let _ = changes_feed.send(Arc::new(change));
-            }
-            // A sender that stopped waiting (its connection closed) no longer needs its answer.
-            for (command, done) in answers {
-                match (command, done) {
-                    (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
-                    (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
-                    (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
-                    _ => {}
+        let delivery = Delivery { changes, answers };
+        match &self.deliveries {
+            Some(deliveries) => {
+                // The task is gone only when the runtime is shutting down; then answer from here.
+                if let Err(returned) = deliveries.send(delivery) {
+                    returned.0.run(&self.changes);
                 }
             }
-        };
-        match &self.runtime {
-            Some(runtime) => drop(runtime.spawn(async move { announce_and_answer() })),
-            None => announce_and_answer(),
+            None => delivery.run(&self.changes),
         }
     }
 
@@ -272,6 +264,44 @@ impl Writer {
             tracing::warn!(%error, "could not close the database cleanly");
         }
     }
+}
+
+/// One committed batch's announcement and answers, handed from the writer thread to the runtime.
+struct Delivery {
+    changes: Vec<Change>,
+    answers: Vec<(Command, Done)>,
+}
+
+impl Delivery {
+    fn run(self, feed: &broadcast::Sender<Changes>) {
+        // One announcement per batch, so a viewer wakes once per commit however many requests it carried.
+        if !self.changes.is_empty() {
+            // A send fails only when nobody listens, which is fine.
+            let _ = feed.send(Changes::new(Committed::new(self.changes)));
+        }
+        // A sender that stopped waiting (its connection closed) no longer needs its answer.
+        for (command, done) in self.answers {
+            match (command, done) {
+                (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
+                (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
+                (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Starts the task that runs deliveries in commit order, when there is a runtime to run it on.
+fn start_deliveries(feed: &broadcast::Sender<Changes>) -> Option<mpsc::UnboundedSender<Delivery>> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Delivery>();
+    let feed = feed.clone();
+    runtime.spawn(async move {
+        while let Some(delivery) = receiver.recv().await {
+            delivery.run(&feed);
+        }
+    });
+    Some(sender)
 }
 
 /// Inserts one request, resolving its idempotency key against every key seen before, except keys whose first

@@ -76,6 +76,28 @@ async fn each_capture_is_a_request_event_with_its_id_and_summary() {
     app.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_captures_each_arrive_once_in_id_order() {
+    let app = spawn_app().await;
+    let stream = open_stream(&app, None).await;
+    // Concurrent senders make the writer commit several captures per batch, and the batches must still reach the
+    // stream in commit order: a batch announced after a newer one would be taken for already sent.
+    let bodies: Vec<String> = (0..400)
+        .map(|n| channel_event("invoices.created", &format!("burst-{n}")))
+        .collect();
+    let sends = bodies.iter().map(|body| app.post_json("/burst", body));
+    let mut ids = futures_util::future::join_all(sends).await;
+    ids.sort_unstable();
+    let events = collect_events(stream, "request", ids.len()).await;
+    let streamed: Vec<i64> = events
+        .iter()
+        .filter(|event| event.name == "request")
+        .map(|event| event.id.as_deref().and_then(|id| id.parse().ok()).expect("numeric id"))
+        .collect();
+    assert_eq!(streamed, ids);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn deletes_and_clears_are_announced() {
     let app = spawn_app().await;
@@ -165,28 +187,20 @@ async fn stuck_viewer_is_told_to_resync_when_it_drains_again() {
         .write_all(b"GET /_/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .expect("request");
-    // Long paths make each event about 28 KB, so 1,600 of them overflow the socket buffers (a few MB) and then
-    // the shared feed (1,024 changes) while the viewer reads nothing.
+    // Long paths make each event about 28 KB, so the first hundred or so fill the socket buffers (a few MB); the
+    // viewer is then not written to, and falls behind the shared feed (1,024 committed batches). One capture at a
+    // time, so each is a batch of its own.
     let long_path = format!("/{}", "p".repeat(28_000));
-    for _ in 0..32 {
-        let sends = (0..50).map(|_| {
-            let client = app.client.clone();
-            let url = app.url(&long_path);
-            async move {
-                client
-                    .post(url)
-                    .body("x")
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0)
-            }
-        });
-        let statuses = futures_util::future::join_all(sends).await;
-        assert!(
-            statuses.iter().all(|status| *status == 200),
-            "capture is never held up by the stuck viewer"
-        );
+    for _ in 0..1_300 {
+        let status = app
+            .client
+            .post(app.url(&long_path))
+            .body("x")
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        assert_eq!(status, 200, "capture is never held up by the stuck viewer");
     }
 
     let mut tail = Vec::new();

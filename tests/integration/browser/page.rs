@@ -573,3 +573,50 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_flood_shows_the_newest_rows_and_counts_the_rest() {
+    use futures_util::StreamExt;
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+
+    // Faster than the stream's busy rate (on most machines): the server then sends each viewer only the newest
+    // requests, after a `skipped` event that the page counts in its notice. Either way, every request is
+    // accounted for: shown as a row or counted as skipped.
+    const FLOOD: usize = 3000;
+    let newest = futures_util::stream::iter(0..FLOOD)
+        .map(|_| app.post_json("/flood", "{}"))
+        .buffer_unordered(64)
+        .fold(0, |newest, id| async move { newest.max(id) })
+        .await;
+    let accounted = format!(
+        "(() => {{
+           const rows = document.querySelectorAll('#list > li').length;
+           const notice = document.getElementById('notice');
+           const text = notice.hidden ? '' : document.getElementById('notice-text').textContent;
+           const skipped = /arrived faster/.test(text) ? Number(text.replace(/[^0-9].*$/, '')) : 0;
+           return rows + skipped === {FLOOD};
+         }})()"
+    );
+    browser.wait_for("every request shown or counted", &accounted).await;
+    assert_eq!(browser.list_ids().await.first(), Some(&newest));
+    let skipped = !truthy(
+        &browser
+            .js("return document.getElementById('notice').hidden;", vec![])
+            .await,
+    );
+    if skipped {
+        browser.click("#notice-action").await;
+        browser
+            .wait_for(
+                "the refreshed first page",
+                "document.getElementById('notice').hidden && document.querySelectorAll('#list > li').length === 50",
+            )
+            .await;
+        assert_eq!(browser.list_ids().await.first(), Some(&newest));
+    }
+    browser.close().await;
+    app.stop().await;
+}
