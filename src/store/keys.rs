@@ -8,12 +8,16 @@
 //!
 //! A key whose first request retention has removed is stale: it counts as never seen. Stale keys leave the table
 //! by a sweep that walks it in key order, for the same reason.
+//!
+//! A Bloom filter of the table's keys (`key_filter`) answers most lookups of new keys without touching the table.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::key_filter::{Build, KeyFilter};
 use super::schema::{read_counter, write_counter};
 
 /// How many keys may wait in memory under sustained load (about 5 MB). The more wait, the more of them share a
@@ -48,6 +52,12 @@ pub(super) struct KeyIndex {
     sweep_after: Vec<u8>,
     /// What `keys_merged_below` holds in the database.
     stored_merged_below: i64,
+    /// Every key in the table, and maybe some that left it; `None` until the first build finishes.
+    filter: Option<KeyFilter>,
+    /// A build of the filter in progress.
+    build: Option<Build>,
+    /// The database file, for the build's own connection.
+    database: Option<PathBuf>,
 }
 
 /// What one batch changes in the key index, applied only once the batch commits.
@@ -60,6 +70,8 @@ pub(super) struct BatchKeys {
     merge_after: Option<Option<Box<[u8]>>>,
     sweep_after: Option<Vec<u8>>,
     merged_below: Option<i64>,
+    /// Keys written to the table outside merges (a waiting key whose request is deleted).
+    persisted: Vec<Box<[u8]>>,
     /// Every key was forgotten in this batch (the table emptied); what waited in memory no longer counts.
     cleared: bool,
 }
@@ -85,7 +97,12 @@ impl KeyIndex {
             merge_after: None,
             sweep_after: Vec::new(),
             stored_merged_below: merged_below,
+            filter: None,
+            build: None,
+            database: conn.path().filter(|path| !path.is_empty()).map(PathBuf::from),
         };
+        // Started before the writer writes any key, so each one it writes is recorded for the build.
+        index.build = index.database.clone().and_then(Build::start);
         let mut statement = conn.prepare(
             "SELECT idempotency_key, id FROM requests
              WHERE id >= ?1 AND idempotency_key IS NOT NULL AND duplicate_of IS NULL ORDER BY id",
@@ -108,6 +125,7 @@ impl KeyIndex {
     ) -> rusqlite::Result<Option<i64>> {
         let known = match self.waiting(batch, key) {
             Some(id) => Some(id),
+            None if self.filter.as_ref().is_some_and(|filter| !filter.may_contain(key)) => None,
             None => tx
                 .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key = ?1")?
                 .query_row([key], |row| row.get(0))
@@ -208,6 +226,16 @@ impl KeyIndex {
         if batch.cleared {
             self.clear();
         }
+        let written = batch.merged.iter().map(|(key, _)| key).chain(&batch.persisted);
+        for key in written {
+            if let Some(filter) = &mut self.filter {
+                filter.insert(key);
+            }
+            if let Some(build) = &mut self.build {
+                build.written(key);
+            }
+        }
+        self.refresh_filter();
         for (key, id) in batch.merged {
             if self.recent.get(&key) == Some(&id) {
                 self.recent.remove(&key);
@@ -228,9 +256,38 @@ impl KeyIndex {
         }
     }
 
+    /// Takes a finished build's filter, and starts a rebuild once the filter is crowded.
+    fn refresh_filter(&mut self) {
+        if let Some(build) = &mut self.build {
+            match build.finish() {
+                Ok(filter) => {
+                    self.filter = Some(filter);
+                    self.build = None;
+                }
+                Err(running) if running => {}
+                Err(_) => self.build = None,
+            }
+        }
+        if self.build.is_none() && self.filter.as_ref().is_some_and(KeyFilter::is_crowded) {
+            self.build = self.database.clone().and_then(Build::start);
+        }
+    }
+
+    /// Whether the filter is built; for tests.
+    #[cfg(test)]
+    fn filter_ready(&mut self) -> bool {
+        self.refresh_filter();
+        self.filter.is_some()
+    }
+
     /// Writes the key of request `id` into the table now, if that request was its first sighting and it still
     /// waits in memory: the request is being deleted, and start-up could no longer find the key in its row.
-    pub(super) fn persist_before_delete(&self, batch: &BatchKeys, tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+    pub(super) fn persist_before_delete(
+        &self,
+        batch: &mut BatchKeys,
+        tx: &Transaction,
+        id: i64,
+    ) -> rusqlite::Result<()> {
         let key: Option<Vec<u8>> = tx
             .prepare_cached("SELECT idempotency_key FROM requests WHERE id = ?1 AND duplicate_of IS NULL")?
             .query_row([id], |row| row.get(0))
@@ -239,6 +296,7 @@ impl KeyIndex {
         let Some(key) = key else { return Ok(()) };
         if self.waiting(batch, &key) == Some(id) {
             upsert(tx, &key, id)?;
+            batch.persisted.push(key.into_boxed_slice());
         }
         Ok(())
     }
@@ -349,6 +407,31 @@ mod tests {
     fn table_size(conn: &Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM idempotency_keys", [], |row| row.get(0))
             .expect("count")
+    }
+
+    #[test]
+    fn the_filter_built_beside_the_writer_misses_no_key_of_the_table() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        let many: Vec<String> = (0..IDLE_MERGE * 2).map(|n| format!("filtered-{n:04}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let firsts: Vec<i64> = (1..=i64::try_from(many.len()).expect("small")).collect();
+        insert_batch(&mut conn, &mut index, &refs, false);
+        insert_batch(&mut conn, &mut index, &[], true);
+
+        // After a restart the filter is built from the table, while the writer merges the rest into it.
+        let mut reloaded = KeyIndex::load(&conn, 0).expect("reload");
+        insert_batch(&mut conn, &mut reloaded, &[], true);
+        assert!(reloaded.recent.is_empty());
+        assert_eq!(table_size(&conn), i64::try_from(many.len()).expect("small"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !reloaded.filter_ready() {
+            assert!(std::time::Instant::now() < deadline, "the filter was never built");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let found = insert_batch(&mut conn, &mut reloaded, &refs, false);
+        assert_eq!(found, firsts.iter().map(|id| Some(*id)).collect::<Vec<_>>());
+        assert_eq!(insert_batch(&mut conn, &mut reloaded, &["never-seen"], false), [None]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod checkpointer;
 mod headers_codec;
+mod key_filter;
 mod keys;
 mod queries;
 mod schema;

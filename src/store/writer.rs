@@ -196,7 +196,7 @@ impl Writer {
                     done.push(Done::Inserted(Box::new(summary)));
                 }
                 Command::Delete(id, _) => {
-                    self.keys.persist_before_delete(&keys, &tx, *id)?;
+                    self.keys.persist_before_delete(&mut keys, &tx, *id)?;
                     let removed = tx
                         .prepare_cached("DELETE FROM requests WHERE id = ?1")?
                         .execute([*id])?

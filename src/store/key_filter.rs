@@ -1,0 +1,192 @@
+//! A Bloom filter of the keys in the key table, so that a key never seen before (nearly every key) is known to be
+//! new without a lookup in the table: with random keys that lookup is a descent to a random page, about a tenth
+//! of the writer's time per capture, and more once the table outgrows the page cache.
+//!
+//! A filter has no false negatives: every key in the table is in it, so "absent" is certain and "present" only
+//! means "look in the table". It is built by a thread of its own from a scan of the table, never by the writer
+//! and never at start-up (a million keys take longer to read than start-up may), and rebuilt larger once so many
+//! keys were added that false positives grow common. Keys swept from the table stay in the filter until the next
+//! build; they only cost a lookup.
+
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Bits per key the filter is sized for, and probes per key: with 16 bits a key and 7 probes, about 0.1 % of new
+/// keys are false positives; the filter is rebuilt when it holds a key per [`REBUILD_BITS_PER_KEY`] bits (about
+/// 1 %).
+const BITS_PER_KEY: usize = 16;
+const PROBES: u64 = 7;
+const REBUILD_BITS_PER_KEY: usize = 10;
+
+/// The smallest filter, in bits (32 KiB): enough for 16k keys before the first rebuild.
+const MIN_BITS: usize = 1 << 18;
+
+/// The fixed hash: the build thread and the writer must agree, and no one gains by making keys collide in it
+/// (a false positive costs one table lookup).
+type KeyHasher = BuildHasherDefault<DefaultHasher>;
+
+fn key_hash(key: &[u8]) -> u64 {
+    KeyHasher::default().hash_one(key)
+}
+
+/// The filter itself.
+pub(super) struct KeyFilter {
+    bits: Vec<u64>,
+    /// Number of bits minus one (a power of two minus one).
+    mask: u64,
+    /// Keys added, counting those the build found.
+    added: usize,
+}
+
+impl KeyFilter {
+    /// An empty filter sized for `keys` keys.
+    pub(super) fn with_capacity(keys: usize) -> KeyFilter {
+        let bits = keys.saturating_mul(BITS_PER_KEY).max(MIN_BITS).next_power_of_two();
+        KeyFilter {
+            bits: vec![0; bits / 64],
+            mask: (bits - 1) as u64,
+            added: 0,
+        }
+    }
+
+    pub(super) fn insert(&mut self, key: &[u8]) {
+        self.insert_hash(key_hash(key));
+    }
+
+    /// Whether `key` may be in the table; `false` is certain.
+    pub(super) fn may_contain(&self, key: &[u8]) -> bool {
+        self.positions(key_hash(key))
+            .all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    }
+
+    /// Whether so many keys were added that it should be rebuilt larger.
+    pub(super) fn is_crowded(&self) -> bool {
+        self.added.saturating_mul(REBUILD_BITS_PER_KEY) > self.bits.len() * 64
+    }
+
+    fn insert_hash(&mut self, hash: u64) {
+        for bit in positions(hash, self.mask) {
+            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+        self.added += 1;
+    }
+
+    fn positions(&self, hash: u64) -> impl Iterator<Item = u64> + use<> {
+        positions(hash, self.mask)
+    }
+}
+
+/// The probed bits: double hashing from the two halves of one 64-bit hash.
+fn positions(hash: u64, mask: u64) -> impl Iterator<Item = u64> {
+    let first = hash & 0xffff_ffff;
+    let step = (hash >> 32) | 1;
+    (0..PROBES).map(move |probe| first.wrapping_add(probe.wrapping_mul(step)) & mask)
+}
+
+/// A build in progress: the thread's answer, and the keys written to the table since it started, which its scan
+/// may have missed.
+pub(super) struct Build {
+    done: Receiver<KeyFilter>,
+    written_since: Vec<u64>,
+}
+
+impl Build {
+    /// Starts a scan of the key table in `database` on a thread of its own. The caller must record every key it
+    /// writes to the table from now on with [`Build::written`].
+    pub(super) fn start(database: PathBuf) -> Option<Build> {
+        let (sender, done) = sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("hookscope-keyscan".into())
+            .spawn(move || match scan(&database) {
+                Ok(filter) => drop(sender.send(filter)),
+                // Without a filter every lookup goes to the table: slower, never wrong.
+                Err(error) => tracing::debug!(%error, "could not build the idempotency key filter"),
+            });
+        match spawned {
+            Ok(_) => Some(Build {
+                done,
+                written_since: Vec::new(),
+            }),
+            Err(error) => {
+                tracing::debug!(%error, "could not start the idempotency key scan");
+                None
+            }
+        }
+    }
+
+    pub(super) fn written(&mut self, key: &[u8]) {
+        self.written_since.push(key_hash(key));
+    }
+
+    /// The finished filter, with every key written meanwhile added; `Err(true)` while the scan runs, `Err(false)`
+    /// when it failed.
+    pub(super) fn finish(&mut self) -> Result<KeyFilter, bool> {
+        match self.done.try_recv() {
+            Ok(mut filter) => {
+                for hash in self.written_since.drain(..) {
+                    filter.insert_hash(hash);
+                }
+                Ok(filter)
+            }
+            Err(TryRecvError::Empty) => Err(true),
+            Err(TryRecvError::Disconnected) => Err(false),
+        }
+    }
+}
+
+/// Reads every key of the table on a read-only connection of its own.
+fn scan(database: &std::path::Path) -> rusqlite::Result<KeyFilter> {
+    let conn = Connection::open_with_flags(
+        database,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::schema::RUNNING_LOCK_WAIT)?;
+    let mut hashes = Vec::new();
+    let mut statement = conn.prepare("SELECT key FROM idempotency_keys")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        if let rusqlite::types::ValueRef::Blob(key) | rusqlite::types::ValueRef::Text(key) = row.get_ref(0)? {
+            hashes.push(key_hash(key));
+        }
+    }
+    // Room for as many again before the next rebuild.
+    let mut filter = KeyFilter::with_capacity(hashes.len().saturating_mul(2));
+    for hash in hashes {
+        filter.insert_hash(hash);
+    }
+    Ok(filter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_added_key_is_found_and_few_others_are() {
+        let mut filter = KeyFilter::with_capacity(10_000);
+        let key = |n: usize| format!("{n:08x}-4b57-9b61-0a5b7a0c6a11").into_bytes();
+        for n in 0..10_000 {
+            filter.insert(&key(n));
+        }
+        assert!((0..10_000).all(|n| filter.may_contain(&key(n))));
+        let false_positives = (10_000..110_000).filter(|n| filter.may_contain(&key(*n))).count();
+        assert!(
+            false_positives < 500,
+            "{false_positives} of 100,000 new keys looked present"
+        );
+        assert!(!filter.is_crowded());
+    }
+
+    #[test]
+    fn a_filter_grown_past_its_size_asks_to_be_rebuilt() {
+        let mut filter = KeyFilter::with_capacity(0);
+        let capacity = MIN_BITS / REBUILD_BITS_PER_KEY;
+        for n in 0..=capacity {
+            filter.insert(n.to_string().as_bytes());
+        }
+        assert!(filter.is_crowded());
+    }
+}
