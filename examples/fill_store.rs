@@ -150,6 +150,15 @@ async fn fill(path: std::path::PathBuf, rows: u64) -> anyhow::Result<()> {
                 verdict.idempotency_key.as_deref(),
                 headers.iter().map(|(name, value)| (name.as_str(), value.as_slice())),
             );
+            let mut header_map = hyper::HeaderMap::new();
+            for (name, value) in &headers {
+                if let (Ok(name), Ok(value)) = (
+                    hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                    hyper::header::HeaderValue::from_bytes(value),
+                ) {
+                    header_map.append(name, value);
+                }
+            }
             let request = NewRequest {
                 received_at_ms: now_ms(),
                 method: "POST".into(),
@@ -160,7 +169,7 @@ async fn fill(path: std::path::PathBuf, rows: u64) -> anyhow::Result<()> {
                 body: Bytes::from(body),
                 verdict,
                 idempotency_key,
-                headers,
+                headers: header_map,
             };
             if store.insert(request).await.is_err() {
                 failed.fetch_add(1, Ordering::Relaxed);

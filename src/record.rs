@@ -19,8 +19,8 @@ pub struct NewRequest {
     pub path: String,
     /// The raw query string without `?`; empty when there is none.
     pub query: String,
-    /// Every header in the order received for each name, values as raw bytes.
-    pub headers: Vec<(String, Vec<u8>)>,
+    /// Every header as received (each name's values in their order), moved from the request rather than copied.
+    pub headers: hyper::HeaderMap,
     /// The peer's socket address.
     pub remote_addr: String,
     /// The `Content-Type` header, if any.
@@ -31,6 +31,13 @@ pub struct NewRequest {
     pub verdict: Verdict,
     /// The idempotency key, from the body or a header.
     pub idempotency_key: Option<Vec<u8>>,
+}
+
+/// What storing a request gives back to the sender: its id, and the first request with the same idempotency key.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub duplicate_of: Option<i64>,
 }
 
 /// The short form of a stored request, as the list API and the live stream show it.

@@ -35,20 +35,17 @@ pub async fn capture(
     }
     let body = read_body(body, limit, state).await?;
 
-    let headers: Vec<(String, Vec<u8>)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-        .collect();
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
         .map(|value| header_text(value.as_bytes()));
     let verdict = inspect_off_thread(body.clone(), content_type.clone()).await?;
-    let idempotency_key = request_key(
-        verdict.idempotency_key.as_deref(),
-        headers.iter().map(|(name, value)| (name.as_str(), value.as_slice())),
-    );
+    let header_pairs: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let idempotency_key = request_key(verdict.idempotency_key.as_deref(), header_pairs.iter().copied());
     let path = match parts.uri.path() {
         "" => parts
             .uri
@@ -57,15 +54,19 @@ pub async fn capture(
             .unwrap_or_default(),
         path => path.to_owned(),
     };
+    // What the log line needs, kept before the request is handed to the store.
+    let size = body.len();
+    let envelope = verdict.envelope.map(|envelope| envelope.as_str()).unwrap_or("none");
+    let valid = verdict.valid;
 
-    let summary = state
+    let stored = state
         .store
         .insert(NewRequest {
             received_at_ms,
             method: parts.method.as_str().to_owned(),
             path,
             query: parts.uri.query().unwrap_or_default().to_owned(),
-            headers,
+            headers: parts.headers,
             remote_addr: remote.to_string(),
             content_type,
             body,
@@ -74,13 +75,13 @@ pub async fn capture(
         })
         .await?;
     tracing::info!(
-        id = summary.id,
-        method = %summary.method,
-        path = %summary.path,
-        size = summary.body_size,
-        envelope = summary.envelope.map(|envelope| envelope.as_str()).unwrap_or("none"),
-        valid = ?summary.valid,
-        duplicate_of = ?summary.duplicate_of,
+        id = stored.id,
+        method = %parts.method,
+        path = %parts.uri.path(),
+        size,
+        envelope,
+        valid = ?valid,
+        duplicate_of = ?stored.duplicate_of,
         "captured"
     );
 
@@ -88,10 +89,7 @@ pub async fn capture(
     if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         return Ok(empty(status));
     }
-    Ok(json(
-        status,
-        &serde_json::json!({ "id": summary.id, "duplicate_of": summary.duplicate_of }),
-    ))
+    Ok(json(status, &stored))
 }
 
 /// Reads the whole body, refusing more than `limit` bytes and bodies slower than the body timeout.

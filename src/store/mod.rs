@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 pub use queries::{EnvelopeFilter, ListQuery, Page, Stats, StoredBody};
 pub use schema::{Durability, STARTUP_LOCK_WAIT};
 
-use crate::record::{Detail, NewRequest, Summary};
+use crate::record::{Detail, NewRequest, Stored, Summary};
 
 /// How many commands may wait for the writer. Senders beyond it wait for room (backpressure), so memory stays
 /// bounded however fast requests arrive; 4096 is several batches' worth at full speed.
@@ -262,8 +262,9 @@ impl Store {
         })
     }
 
-    /// Stores a request; returns once it is committed, with its summary (id and duplicate flag included).
-    pub async fn insert(&self, request: NewRequest) -> Result<Summary, StoreError> {
+    /// Stores a request; returns once it is committed, with its id and the first request that carried its
+    /// idempotency key.
+    pub async fn insert(&self, request: NewRequest) -> Result<Stored, StoreError> {
         self.command(|reply| writer::Command::Insert(Box::new(request), reply))
             .await
     }

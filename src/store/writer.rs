@@ -11,7 +11,7 @@ use super::checkpointer::Checkpoints;
 use super::keys::{BatchKeys, KeyIndex};
 use super::schema::{read_counter, write_counter};
 use super::{Change, Changes, Committed, StoreError, headers_codec};
-use crate::record::{NewRequest, Summary, format_timestamp, header_text};
+use crate::record::{NewRequest, Stored, Summary, format_timestamp, header_text};
 
 /// A writer that waited this long for work was idle: it uses the batch to catch up on housekeeping.
 const IDLE_GAP: Duration = Duration::from_millis(20);
@@ -24,7 +24,7 @@ type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// What the writer can be asked to do.
 pub(super) enum Command {
-    Insert(Box<NewRequest>, Reply<Summary>),
+    Insert(Box<NewRequest>, Reply<Stored>),
     Delete(i64, Reply<bool>),
     Clear(Reply<()>),
     /// Finish what is queued before it, checkpoint, and stop.
@@ -33,7 +33,7 @@ pub(super) enum Command {
 
 /// What a command did inside the transaction, held until the commit.
 enum Done {
-    Inserted(Box<Summary>),
+    Inserted(Stored),
     Deleted(bool),
     Cleared,
     Stopping,
@@ -185,15 +185,15 @@ impl Writer {
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    let summary = insert(&tx, next_id, request, &self.keys, &mut keys, self.evicted_through)?;
+                    let outcome = insert(&tx, next_id, request, &self.keys, &mut keys, self.evicted_through)?;
                     next_id += 1;
                     stored += 1;
                     inserted += 1;
                     if announce {
-                        let json = serde_json::to_string(&summary).unwrap_or_default();
-                        changes.push(Change::Inserted { id: summary.id, json });
+                        let json = serde_json::to_string(&summary(request, outcome)).unwrap_or_default();
+                        changes.push(Change::Inserted { id: outcome.id, json });
                     }
-                    done.push(Done::Inserted(Box::new(summary)));
+                    done.push(Done::Inserted(outcome));
                 }
                 Command::Delete(id, _) => {
                     self.keys.persist_before_delete(&mut keys, &tx, *id)?;
@@ -282,7 +282,7 @@ impl Delivery {
         // A sender that stopped waiting (its connection closed) no longer needs its answer.
         for (command, done) in self.answers {
             match (command, done) {
-                (Command::Insert(_, reply), Done::Inserted(summary)) => drop(reply.send(Ok(*summary))),
+                (Command::Insert(_, reply), Done::Inserted(stored)) => drop(reply.send(Ok(stored))),
                 (Command::Delete(_, reply), Done::Deleted(existed)) => drop(reply.send(Ok(existed))),
                 (Command::Clear(reply), Done::Cleared) => drop(reply.send(Ok(()))),
                 _ => {}
@@ -313,7 +313,7 @@ fn insert(
     index: &KeyIndex,
     keys: &mut BatchKeys,
     evicted_through: i64,
-) -> rusqlite::Result<Summary> {
+) -> rusqlite::Result<Stored> {
     let verdict = &request.verdict;
     let duplicate_of = match &request.idempotency_key {
         Some(key) => index.first_sighting(keys, tx, key, evicted_through)?,
@@ -366,23 +366,29 @@ fn insert(
         KeyIndex::record(keys, key, id);
     }
 
-    Ok(Summary {
-        id,
+    Ok(Stored { id, duplicate_of })
+}
+
+/// The summary the live stream announces for a request just stored.
+fn summary(request: &NewRequest, stored: Stored) -> Summary {
+    let verdict = &request.verdict;
+    Summary {
+        id: stored.id,
         received_at: format_timestamp(request.received_at_ms),
         method: request.method.clone(),
         path: request.path.clone(),
         query: request.query.clone(),
         content_type: request.content_type.clone(),
-        body_size,
+        body_size: i64::try_from(request.body.len()).unwrap_or(i64::MAX),
         body_kind: verdict.kind,
         envelope: verdict.envelope,
         valid: verdict.valid,
         event: verdict.event.clone(),
-        error_count,
-        warning_count,
+        error_count: i64::try_from(verdict.errors.len()).unwrap_or(i64::MAX),
+        warning_count: i64::try_from(verdict.warnings.len()).unwrap_or(i64::MAX),
         idempotency_key: request.idempotency_key.as_deref().map(header_text),
-        duplicate_of,
-    })
+        duplicate_of: stored.duplicate_of,
+    }
 }
 
 /// Removes the `count` oldest requests. Returns the highest id removed. Their keys are left for the sweep: deleting
