@@ -11,6 +11,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,7 +20,7 @@ use hyper::body::Frame;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::AppState;
 use super::error::ApiError;
@@ -43,7 +44,9 @@ pub fn stream(state: &AppState, headers: &HeaderMap, raw_query: Option<&str>) ->
         // Subscribed before the store is read for the replay, so nothing committed in between is missed.
         feed: state.store.subscribe(),
         store: state.store.clone(),
-        shutdown: state.shutdown.clone(),
+        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
+        waiting: Vec::new(),
         replay_after: after,
         started: false,
         last_sent: after.unwrap_or(i64::MIN),
@@ -82,7 +85,13 @@ fn resume_point(headers: &HeaderMap, raw_query: Option<&str>) -> Result<Option<i
 struct Viewer {
     feed: broadcast::Receiver<Changes>,
     store: Store,
-    shutdown: CancellationToken,
+    /// Ends the stream on shutdown. Kept across frames, like the keep-alive timer: a thousand viewers each
+    /// registering a fresh waiter and timer per frame showed in the fan-out's cost.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Fires after [`KEEP_ALIVE`] without a frame.
+    keep_alive: Pin<Box<tokio::time::Sleep>>,
+    /// The batches drained for one frame; kept to reuse its allocation.
+    waiting: Vec<Changes>,
     /// Replay everything after this id before going live.
     replay_after: Option<i64>,
     started: bool,
@@ -101,21 +110,24 @@ impl Viewer {
         }
         if let Some(until) = self.pace.hold_until() {
             tokio::select! {
-                () = self.shutdown.cancelled() => return None,
+                () = &mut self.shutdown => return None,
                 () = tokio::time::sleep_until(until) => {}
             }
         }
         let first = tokio::select! {
-            () = self.shutdown.cancelled() => return None,
-            received = tokio::time::timeout(KEEP_ALIVE, self.feed.recv()) => received,
+            () = &mut self.shutdown => return None,
+            () = &mut self.keep_alive => {
+                self.keep_alive.as_mut().reset(tokio::time::Instant::now() + KEEP_ALIVE);
+                return Some(Bytes::from_static(b": keep-alive\n\n"));
+            }
+            received = self.feed.recv() => received,
         };
-        let mut waiting = Vec::new();
+        let mut waiting = std::mem::take(&mut self.waiting);
         let mut frame = String::new();
         match first {
-            Err(_silence) => return Some(Bytes::from_static(b": keep-alive\n\n")),
-            Ok(Ok(changes)) => waiting.push(changes),
-            Ok(Err(RecvError::Lagged(missed))) => append_lagged(missed, &mut frame),
-            Ok(Err(RecvError::Closed)) => return None,
+            Ok(changes) => waiting.push(changes),
+            Err(RecvError::Lagged(missed)) => append_lagged(missed, &mut frame),
+            Err(RecvError::Closed) => return None,
         }
         // Whatever else is already waiting goes out in the same write.
         loop {
@@ -126,7 +138,11 @@ impl Viewer {
             }
         }
         self.append(&waiting, &mut frame);
+        waiting.clear();
+        self.waiting = waiting;
         self.pace.sent();
+        // Pushing a timer's deadline later is cheap: tokio moves it only when the old deadline comes.
+        self.keep_alive.as_mut().reset(tokio::time::Instant::now() + KEEP_ALIVE);
         Some(Bytes::from(frame))
     }
 
