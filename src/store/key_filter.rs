@@ -4,8 +4,8 @@
 //!
 //! A filter has no false negatives: every key in the table is in it, so "absent" is certain and "present" only
 //! means "look in the table". It is built by a thread of its own from a scan of the table, never by the writer
-//! and never at start-up (a million keys take longer to read than start-up may), and rebuilt larger once so many
-//! keys were added that false positives grow common. Keys swept from the table stay in the filter until the next
+//! and not during start-up (a million keys take longer to read than start-up may), and rebuilt larger once so
+//! many keys were added that false positives grow common. Keys swept from the table stay in the filter until the next
 //! build; they only cost a lookup.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};

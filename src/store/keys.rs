@@ -58,6 +58,7 @@ pub(super) struct KeyIndex {
     build: Option<Build>,
     /// The database file, for the build's own connection.
     database: Option<PathBuf>,
+    first_build_started: bool,
 }
 
 /// What one batch changes in the key index, applied only once the batch commits.
@@ -100,9 +101,9 @@ impl KeyIndex {
             filter: None,
             build: None,
             database: conn.path().filter(|path| !path.is_empty()).map(PathBuf::from),
+            first_build_started: false,
         };
-        // Started before the writer writes any key, so each one it writes is recorded for the build.
-        index.build = index.database.clone().and_then(Build::start);
+
         let mut statement = conn.prepare(
             "SELECT idempotency_key, id FROM requests
              WHERE id >= ?1 AND idempotency_key IS NOT NULL AND duplicate_of IS NULL ORDER BY id",
@@ -268,7 +269,15 @@ impl KeyIndex {
                 Err(_) => self.build = None,
             }
         }
-        if self.build.is_none() && self.filter.as_ref().is_some_and(KeyFilter::is_crowded) {
+        // The first build starts with the first batch rather than at start-up, which it would slow down on a
+        // large store; keys written before a build starts are in the table it reads, and every key written after
+        // is recorded for it.
+        let wanted = match &self.filter {
+            None => !self.first_build_started,
+            Some(filter) => filter.is_crowded(),
+        };
+        if wanted && self.build.is_none() {
+            self.first_build_started = true;
             self.build = self.database.clone().and_then(Build::start);
         }
     }
