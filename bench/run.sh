@@ -55,7 +55,8 @@ HS_PORT=$((PORT_BASE + 1))
 BL_PORT=$((PORT_BASE + 2))
 DB_DIR="$OUT/db"
 RESULTS="$OUT/results.txt"
-export RUST_LOG=warn
+# hookscope runs at its default log level, as a user starts it (per-capture lines are throttled).
+unset RUST_LOG
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -57,6 +57,7 @@ impl Application {
                 store,
                 config: Arc::new(config),
                 shutdown: CancellationToken::new(),
+                capture_log: Arc::default(),
             },
         })
     }

@@ -10,6 +10,7 @@ use hyper::header::CONTENT_TYPE;
 use hyper::{Request, Response, StatusCode};
 
 use super::AppState;
+use super::capture_log::Decision;
 use super::error::ApiError;
 use super::response::{Body, empty, json};
 use crate::envelope::{Verdict, inspect};
@@ -74,16 +75,29 @@ pub async fn capture(
             idempotency_key,
         })
         .await?;
-    tracing::info!(
-        id = stored.id,
-        method = %parts.method,
-        path = %parts.uri.path(),
-        size,
-        envelope,
-        valid = ?valid,
-        duplicate_of = ?stored.duplicate_of,
-        "captured"
-    );
+    let decision = if tracing::enabled!(tracing::Level::INFO) {
+        state.capture_log.decide(std::time::Instant::now())
+    } else {
+        Decision::default()
+    };
+    if decision.unlogged_before > 0 {
+        tracing::info!(
+            count = decision.unlogged_before,
+            "captures in the last second beyond the ones logged one by one (the page shows every request)"
+        );
+    }
+    if decision.log_this {
+        tracing::info!(
+            id = stored.id,
+            method = %parts.method,
+            path = %parts.uri.path(),
+            size,
+            envelope,
+            valid = ?valid,
+            duplicate_of = ?stored.duplicate_of,
+            "captured"
+        );
+    }
 
     let status = state.config.response_status;
     if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {

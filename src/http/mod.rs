@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod assets;
 mod capture;
+pub mod capture_log;
 mod error;
 mod events;
 mod page;
@@ -33,6 +34,8 @@ pub struct AppState {
     /// Cancelled when the server begins to shut down, so long-lived responses (the live stream) end and let
     /// their connections close.
     pub shutdown: CancellationToken,
+    /// Which captures get a log line of their own.
+    pub capture_log: Arc<capture_log::CaptureLog>,
 }
 
 /// Serves one request.
