@@ -186,6 +186,7 @@ impl Viewer {
 /// passed over whole, by their counts.
 fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: &mut String) {
     let mut skipping = Skipping {
+        total: skip,
         left: skip,
         evicted: None,
     };
@@ -194,10 +195,7 @@ fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: 
         if batch.plain && fresh > 0 && fresh <= skipping.left {
             *last_sent = batch.last_insert;
             skipping.evicted = batch.evicted_through().or(skipping.evicted);
-            skipping.left -= fresh;
-            if skipping.left == 0 {
-                skipping.done(frame, skip, *last_sent);
-            }
+            skipping.pass(fresh, *last_sent, frame);
             continue;
         }
         for change in &batch.changes {
@@ -205,10 +203,7 @@ fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: 
                 Change::Inserted { id, .. } if *id <= *last_sent => {}
                 Change::Inserted { id, .. } if skipping.left > 0 => {
                     *last_sent = *id;
-                    skipping.left -= 1;
-                    if skipping.left == 0 {
-                        skipping.done(frame, skip, *id);
-                    }
+                    skipping.pass(1, *id, frame);
                 }
                 Change::Inserted { id, json } => {
                     *last_sent = *id;
@@ -226,14 +221,20 @@ fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: 
 
 /// The requests a frame leaves out, oldest first, and the last eviction among the batches passed over whole.
 struct Skipping {
+    total: usize,
     left: usize,
     evicted: Option<i64>,
 }
 
 impl Skipping {
-    /// The last request to leave out was passed: says what was skipped.
-    fn done(&mut self, frame: &mut String, count: usize, through: i64) {
-        push_skipped(frame, count, through);
+    /// Leaves out `requests` more, the last of them `through`; once the last one to leave out is passed, says
+    /// what was skipped.
+    fn pass(&mut self, requests: usize, through: i64, frame: &mut String) {
+        self.left -= requests;
+        if self.left > 0 {
+            return;
+        }
+        push_skipped(frame, self.total, through);
         if let Some(through) = self.evicted.take() {
             push_evicted(frame, through);
         }
@@ -255,8 +256,9 @@ struct Pace {
 
 /// Requests a second above which the stream is paced; see [`Pace`].
 const BUSY_RATE: usize = 2000;
-/// How long a window of the rate measurement lasts.
+/// How long a window of the rate measurement lasts, and how many requests in one make it busy.
 const RATE_WINDOW: Duration = Duration::from_millis(250);
+const BUSY_PER_WINDOW: usize = BUSY_RATE * RATE_WINDOW.as_millis() as usize / 1000;
 /// Shortest time between two writes to one viewer while busy.
 const BUSY_INTERVAL: Duration = Duration::from_millis(200);
 /// Most request events in one write while busy, and otherwise.
@@ -284,8 +286,7 @@ impl Pace {
     fn arrived(&mut self, requests: usize) {
         self.roll_window();
         self.in_window += requests;
-        let window_limit = BUSY_RATE * RATE_WINDOW.as_millis() as usize / 1000;
-        if self.in_window > window_limit {
+        if self.in_window > BUSY_PER_WINDOW {
             self.busy = true;
         }
     }
@@ -305,9 +306,8 @@ impl Pace {
         if elapsed < RATE_WINDOW {
             return;
         }
-        let window_limit = BUSY_RATE * RATE_WINDOW.as_millis() as usize / 1000;
         let per_window = if elapsed < 2 * RATE_WINDOW { self.in_window } else { 0 };
-        self.busy = per_window > window_limit;
+        self.busy = per_window > BUSY_PER_WINDOW;
         self.window_start = Instant::now();
         self.in_window = 0;
     }
