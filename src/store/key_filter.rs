@@ -5,8 +5,8 @@
 //! A filter has no false negatives: every key in the table is in it, so "absent" is certain and "present" only
 //! means "look in the table". It is built by a thread of its own from a scan of the table, never by the writer
 //! and not during start-up (a million keys take longer to read than start-up may), and rebuilt larger once so
-//! many keys were added that false positives grow common. Keys swept from the table stay in the filter until the next
-//! build; they only cost a lookup.
+//! many keys were added that false positives grow common. Keys swept from the table stay in the filter until the
+//! next build; they only cost a lookup.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::PathBuf;
@@ -58,8 +58,7 @@ impl KeyFilter {
 
     /// Whether `key` may be in the table; `false` is certain.
     pub(super) fn may_contain(&self, key: &[u8]) -> bool {
-        self.positions(key_hash(key))
-            .all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+        positions(key_hash(key), self.mask).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
     }
 
     /// Whether so many keys were added that it should be rebuilt larger.
@@ -73,10 +72,6 @@ impl KeyFilter {
         }
         self.added += 1;
     }
-
-    fn positions(&self, hash: u64) -> impl Iterator<Item = u64> + use<> {
-        positions(hash, self.mask)
-    }
 }
 
 /// The probed bits: double hashing from the two halves of one 64-bit hash.
@@ -84,6 +79,14 @@ fn positions(hash: u64, mask: u64) -> impl Iterator<Item = u64> {
     let first = hash & 0xffff_ffff;
     let step = (hash >> 32) | 1;
     (0..PROBES).map(move |probe| first.wrapping_add(probe.wrapping_mul(step)) & mask)
+}
+
+/// Where a build stands.
+pub(super) enum BuildState {
+    Done(KeyFilter),
+    Running,
+    /// The scan failed; lookups go to the table.
+    Failed,
 }
 
 /// A build in progress: the thread's answer, and the keys written to the table since it started, which its scan
@@ -121,29 +124,28 @@ impl Build {
         self.written_since.push(key_hash(key));
     }
 
-    /// The finished filter, with every key written meanwhile added; `Err(true)` while the scan runs, `Err(false)`
-    /// when it failed.
-    pub(super) fn finish(&mut self) -> Result<KeyFilter, bool> {
+    /// The finished filter, with every key written meanwhile added, once the scan is over.
+    pub(super) fn state(&mut self) -> BuildState {
         match self.done.try_recv() {
             Ok(mut filter) => {
                 for hash in self.written_since.drain(..) {
                     filter.insert_hash(hash);
                 }
-                Ok(filter)
+                BuildState::Done(filter)
             }
-            Err(TryRecvError::Empty) => Err(true),
-            Err(TryRecvError::Disconnected) => Err(false),
+            Err(TryRecvError::Empty) => BuildState::Running,
+            Err(TryRecvError::Disconnected) => BuildState::Failed,
         }
     }
 }
 
 /// Reads every key of the table on a read-only connection of its own.
 fn scan(database: &std::path::Path) -> rusqlite::Result<KeyFilter> {
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         database,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(super::schema::RUNNING_LOCK_WAIT)?;
+    super::schema::configure_reader(&mut conn)?;
     let mut hashes = Vec::new();
     let mut statement = conn.prepare("SELECT key FROM idempotency_keys")?;
     let mut rows = statement.query([])?;

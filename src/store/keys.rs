@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::key_filter::{Build, KeyFilter};
+use super::key_filter::{Build, BuildState, KeyFilter};
 use super::schema::{read_counter, write_counter};
 
 /// How many keys may wait in memory under sustained load (about 5 MB). The more wait, the more of them share a
@@ -260,13 +260,13 @@ impl KeyIndex {
     /// Takes a finished build's filter, and starts a rebuild once the filter is crowded.
     fn refresh_filter(&mut self) {
         if let Some(build) = &mut self.build {
-            match build.finish() {
-                Ok(filter) => {
+            match build.state() {
+                BuildState::Done(filter) => {
                     self.filter = Some(filter);
                     self.build = None;
                 }
-                Err(running) if running => {}
-                Err(_) => self.build = None,
+                BuildState::Running => {}
+                BuildState::Failed => self.build = None,
             }
         }
         // The first build starts with the first batch rather than at start-up, which it would slow down on a
