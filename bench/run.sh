@@ -468,25 +468,28 @@ def check(value, ok, stretch=None):
 default, other = results["default_sync"], results["other_sync"]
 bl_max, bl_fixed = load("baseline_max"), load("baseline_fixed")
 
+def sync_label(level):
+    return f"--sync {level}" + (" (default)" if level == default else "")
+
 def judged(level, target, verdict):
     """The targets are set for the default durability; the other level's figures are shown for the trade-off."""
     return (target, verdict) if level == default else (f"(info; {target})", "")
 for level in (default, other):
-    label = f"--sync {level}" + (" (default)" if level == default else "")
+    label = sync_label(level)
     hs = load(f"hs_{level}_max")
     if hs and bl_max:
         ratio = hs["rps"] / bl_max["rps"]
         row(f"1. capture throughput, req/s, {label}", fmt(hs["rps"], 0), fmt(bl_max["rps"], 0), f"{ratio:.2f}x",
             *judged(level, ">= 0.40x (0.50x stretch)", check(ratio, lambda r: r >= 0.40, lambda r: r >= 0.50)))
 for level in (default, other):
-    label = f"--sync {level}" + (" (default)" if level == default else "")
+    label = sync_label(level)
     hs = load(f"hs_{level}_max")
     if hs and bl_max:
         p99 = hs["p99_us"] / 1000
         row(f"2. p99 at full load ({results['conns']} conns), ms, {label}", fmt(p99, 2),
             fmt(bl_max["p99_us"] / 1000, 2), "", *judged(level, "<= 5 ms", check(p99, lambda v: v <= 5)))
 for level in (default, other):
-    label = f"--sync {level}" + (" (default)" if level == default else "")
+    label = sync_label(level)
     hs = load(f"hs_{level}_fixed")
     if hs and bl_fixed:
         p99 = hs["p99_us"] / 1000

@@ -319,9 +319,6 @@ fn insert(
         Some(key) => index.first_sighting(keys, tx, key, evicted_through)?,
         None => None,
     };
-    let error_count = i64::try_from(verdict.errors.len()).unwrap_or(i64::MAX);
-    let warning_count = i64::try_from(verdict.warnings.len()).unwrap_or(i64::MAX);
-    let body_size = i64::try_from(request.body.len()).unwrap_or(i64::MAX);
     let envelope = verdict.envelope.map(|envelope| envelope.as_str());
     tx.prepare_cached(
         "INSERT INTO requests (id, received_at, method, path, query, content_type, body_size, body_kind, envelope,
@@ -335,13 +332,13 @@ fn insert(
         request.path,
         request.query,
         request.content_type,
-        body_size,
+        as_count(request.body.len()),
         verdict.kind.as_str(),
         envelope,
         verdict.valid,
         verdict.event,
-        error_count,
-        warning_count,
+        as_count(verdict.errors.len()),
+        as_count(verdict.warnings.len()),
         request.idempotency_key,
         duplicate_of,
         request.remote_addr,
@@ -369,6 +366,11 @@ fn insert(
     Ok(Stored { id, duplicate_of })
 }
 
+/// A size or count as SQLite's integer (which no real length reaches the limit of).
+fn as_count(length: usize) -> i64 {
+    i64::try_from(length).unwrap_or(i64::MAX)
+}
+
 /// The summary the live stream announces for a request just stored.
 fn summary(request: &NewRequest, stored: Stored) -> Summary {
     let verdict = &request.verdict;
@@ -379,13 +381,13 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
         path: request.path.clone(),
         query: request.query.clone(),
         content_type: request.content_type.clone(),
-        body_size: i64::try_from(request.body.len()).unwrap_or(i64::MAX),
+        body_size: as_count(request.body.len()),
         body_kind: verdict.kind,
         envelope: verdict.envelope,
         valid: verdict.valid,
         event: verdict.event.clone(),
-        error_count: i64::try_from(verdict.errors.len()).unwrap_or(i64::MAX),
-        warning_count: i64::try_from(verdict.warnings.len()).unwrap_or(i64::MAX),
+        error_count: as_count(verdict.errors.len()),
+        warning_count: as_count(verdict.warnings.len()),
         idempotency_key: request.idempotency_key.as_deref().map(header_text),
         duplicate_of: stored.duplicate_of,
     }
