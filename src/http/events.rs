@@ -10,7 +10,7 @@
 //! socket buffer.
 
 use std::convert::Infallible;
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use super::AppState;
 use super::error::ApiError;
 use super::response::Body;
-use crate::store::{Change, Changes, Store};
+use crate::store::{Change, Changes, Committed, Store};
 
 /// A comment is sent after this much silence, so proxies and browsers keep an idle stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -114,16 +114,18 @@ impl Viewer {
                 () = tokio::time::sleep_until(until) => {}
             }
         }
+        // The feed first: a viewer woken by a commit then polls neither the shutdown token (a lock) nor its timer.
         let first = tokio::select! {
+            biased;
+            received = self.feed.recv() => received,
             () = &mut self.shutdown => return None,
             () = &mut self.keep_alive => {
                 self.keep_alive.as_mut().reset(tokio::time::Instant::now() + KEEP_ALIVE);
                 return Some(Bytes::from_static(b": keep-alive\n\n"));
             }
-            received = self.feed.recv() => received,
         };
         let mut waiting = std::mem::take(&mut self.waiting);
-        let mut frame = String::new();
+        let mut frame = Vec::new();
         match first {
             Ok(changes) => waiting.push(changes),
             Err(RecvError::Lagged(missed)) => append_lagged(missed, &mut frame),
@@ -137,24 +139,26 @@ impl Viewer {
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        self.append(&waiting, &mut frame);
+        // One clock reading per frame serves the pace and the timer.
+        let now = Instant::now();
+        self.append(&waiting, &mut frame, now);
         waiting.clear();
         self.waiting = waiting;
-        self.pace.sent();
+        self.pace.sent(now);
         // Pushing a timer's deadline later is cheap: tokio moves it only when the old deadline comes.
-        self.keep_alive.as_mut().reset(tokio::time::Instant::now() + KEEP_ALIVE);
+        self.keep_alive.as_mut().reset((now + KEEP_ALIVE).into());
         Some(Bytes::from(frame))
     }
 
     /// The retry hint, then whatever the viewer missed since its resume point.
     async fn opening(&mut self) -> Bytes {
-        let mut frame = format!("retry: {RETRY_MS}\n\n");
+        let mut frame = format!("retry: {RETRY_MS}\n\n").into_bytes();
         let Some(after) = self.replay_after else {
             return Bytes::from(frame);
         };
         match self.store.since(after, MAX_REPLAY + 1).await {
             Ok(missed) if missed.len() > MAX_REPLAY => {
-                frame.push_str(&resync_frame("too many missed requests to replay"))
+                frame.extend_from_slice(resync_frame("too many missed requests to replay").as_bytes())
             }
             Ok(missed) => {
                 for summary in missed {
@@ -165,16 +169,16 @@ impl Viewer {
             }
             Err(error) => {
                 tracing::warn!(%error, "could not replay missed requests to a live viewer");
-                frame.push_str(&resync_frame("missed requests could not be read"));
+                frame.extend_from_slice(resync_frame("missed requests could not be read").as_bytes());
             }
         }
         Bytes::from(frame)
     }
 
     /// Adds the waiting batches to the frame, as many of their requests as the pace allows.
-    fn append(&mut self, waiting: &[Changes], frame: &mut String) {
+    fn append(&mut self, waiting: &[Changes], frame: &mut Vec<u8>, now: Instant) {
         let arrived: usize = waiting.iter().map(|batch| batch.inserts_after(self.last_sent)).sum();
-        self.pace.arrived(arrived);
+        self.pace.arrived(arrived, now);
         let skip = arrived.saturating_sub(self.pace.rows_per_frame());
         append_changes(waiting, skip, &mut self.last_sent, frame);
     }
@@ -184,7 +188,7 @@ impl Viewer {
 /// `skipped` event says how many and up to which id, so the viewer shows the newest and can read the rest through
 /// the API. Under load a viewer passes over hundreds of batches per write, so batches it shows nothing of are
 /// passed over whole, by their counts.
-fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: &mut String) {
+fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: &mut Vec<u8>) {
     let mut skipping = Skipping {
         total: skip,
         left: skip,
@@ -198,6 +202,13 @@ fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: 
             skipping.pass(fresh, *last_sent, frame);
             continue;
         }
+        if skipping.left == 0 && fresh == batch.inserts {
+            frame.extend_from_slice(rendered(batch));
+            if batch.inserts > 0 {
+                *last_sent = batch.last_insert;
+            }
+            continue;
+        }
         for change in &batch.changes {
             match change {
                 Change::Inserted { id, .. } if *id <= *last_sent => {}
@@ -205,17 +216,36 @@ fn append_changes(waiting: &[Changes], skip: usize, last_sent: &mut i64, frame: 
                     *last_sent = *id;
                     skipping.pass(1, *id, frame);
                 }
-                Change::Inserted { id, json } => {
+                Change::Inserted { id, .. } => {
                     *last_sent = *id;
-                    push_request(frame, *id, json);
+                    push_change(frame, change);
                 }
-                Change::Deleted { id } => {
-                    let _ = write!(frame, "event: deleted\ndata: {{\"id\":{id}}}\n\n");
-                }
-                Change::Cleared => frame.push_str("event: cleared\ndata: {}\n\n"),
-                Change::Evicted { through } => push_evicted(frame, *through),
+                _ => push_change(frame, change),
             }
         }
+    }
+}
+
+/// The whole batch as events, rendered once and shared by every viewer that sends all of it.
+fn rendered(batch: &Committed) -> &Bytes {
+    batch.rendered.get_or_init(|| {
+        let mut text = Vec::new();
+        for change in &batch.changes {
+            push_change(&mut text, change);
+        }
+        Bytes::from(text)
+    })
+}
+
+/// One change as its event.
+fn push_change(frame: &mut Vec<u8>, change: &Change) {
+    match change {
+        Change::Inserted { id, json } => push_request(frame, *id, json),
+        Change::Deleted { id } => {
+            let _ = write!(frame, "event: deleted\ndata: {{\"id\":{id}}}\n\n");
+        }
+        Change::Cleared => frame.extend_from_slice(b"event: cleared\ndata: {}\n\n"),
+        Change::Evicted { through } => push_evicted(frame, *through),
     }
 }
 
@@ -229,7 +259,7 @@ struct Skipping {
 impl Skipping {
     /// Leaves out `requests` more, the last of them `through`; once the last one to leave out is passed, says
     /// what was skipped.
-    fn pass(&mut self, requests: usize, through: i64, frame: &mut String) {
+    fn pass(&mut self, requests: usize, through: i64, frame: &mut Vec<u8>) {
         self.left -= requests;
         if self.left > 0 {
             return;
@@ -276,15 +306,20 @@ impl Pace {
         }
     }
 
-    /// When the next write may happen, if not at once.
+    /// When the next write may happen, if not at once. A quiet stream reads no clock here: its window rolls when
+    /// requests arrive.
     fn hold_until(&mut self) -> Option<tokio::time::Instant> {
-        self.roll_window();
+        if !self.busy {
+            return None;
+        }
+        let now = Instant::now();
+        self.roll_window(now);
         let until = self.last_sent + BUSY_INTERVAL;
-        (self.busy && until > Instant::now()).then(|| until.into())
+        (self.busy && until > now).then(|| until.into())
     }
 
-    fn arrived(&mut self, requests: usize) {
-        self.roll_window();
+    fn arrived(&mut self, requests: usize, now: Instant) {
+        self.roll_window(now);
         self.in_window += requests;
         if self.in_window > BUSY_PER_WINDOW {
             self.busy = true;
@@ -295,41 +330,41 @@ impl Pace {
         if self.busy { BUSY_ROWS } else { MAX_ROWS }
     }
 
-    fn sent(&mut self) {
-        self.last_sent = Instant::now();
+    fn sent(&mut self, now: Instant) {
+        self.last_sent = now;
     }
 
     /// Ends the current window once it is over: its rate decides whether the next one is paced. A window with
     /// nothing in it (the viewer slept through it) counts as quiet.
-    fn roll_window(&mut self) {
-        let elapsed = self.window_start.elapsed();
+    fn roll_window(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.window_start);
         if elapsed < RATE_WINDOW {
             return;
         }
         let per_window = if elapsed < 2 * RATE_WINDOW { self.in_window } else { 0 };
         self.busy = per_window > BUSY_PER_WINDOW;
-        self.window_start = Instant::now();
+        self.window_start = now;
         self.in_window = 0;
     }
 }
 
-fn append_lagged(missed: u64, frame: &mut String) {
+fn append_lagged(missed: u64, frame: &mut Vec<u8>) {
     tracing::debug!(missed, "a live viewer fell behind and was told to resync");
-    frame.push_str(&resync_frame("this viewer fell behind the live stream"));
+    frame.extend_from_slice(resync_frame("this viewer fell behind the live stream").as_bytes());
 }
 
 /// One `request` event. The summary JSON is a single line (serde_json escapes CR and LF inside strings), so
 /// captured data can never end the `data:` field or forge another event.
-fn push_request(frame: &mut String, id: i64, json: &str) {
+fn push_request(frame: &mut Vec<u8>, id: i64, json: &str) {
     let _ = write!(frame, "event: request\nid: {id}\ndata: {json}\n\n");
 }
 
-fn push_evicted(frame: &mut String, through: i64) {
+fn push_evicted(frame: &mut Vec<u8>, through: i64) {
     let _ = write!(frame, "event: evicted\ndata: {{\"through\":{through}}}\n\n");
 }
 
 /// A `skipped` event: `count` requests up to and including id `through` were left out of the stream.
-fn push_skipped(frame: &mut String, count: usize, through: i64) {
+fn push_skipped(frame: &mut Vec<u8>, count: usize, through: i64) {
     let _ = write!(
         frame,
         "event: skipped\ndata: {{\"count\":{count},\"through\":{through}}}\n\n"
@@ -357,8 +392,12 @@ mod tests {
         Changes::new(Committed::new(changes))
     }
 
-    fn event_lines(frame: &str) -> Vec<&str> {
-        frame
+    fn text(frame: &[u8]) -> &str {
+        std::str::from_utf8(frame).expect("frames are UTF-8")
+    }
+
+    fn event_lines(frame: &[u8]) -> Vec<&str> {
+        text(frame)
             .lines()
             .filter(|line| line.starts_with("event:") || line.starts_with("data:"))
             .collect()
@@ -368,7 +407,7 @@ mod tests {
     fn a_frame_past_its_rows_shows_the_newest_and_counts_the_rest() {
         let waiting = [batch(1..=10, Some(0)), batch(11..=20, Some(3)), batch(21..=30, Some(7))];
         let mut last_sent = 0;
-        let mut frame = String::new();
+        let mut frame = Vec::new();
         append_changes(&waiting, 25, &mut last_sent, &mut frame);
         assert_eq!(last_sent, 30);
         let lines = event_lines(&frame);
@@ -395,7 +434,7 @@ mod tests {
     fn requests_already_sent_are_neither_shown_nor_counted() {
         let waiting = [batch(1..=10, None), batch(11..=12, None)];
         let mut last_sent = 8;
-        let mut frame = String::new();
+        let mut frame = Vec::new();
         append_changes(&waiting, 2, &mut last_sent, &mut frame);
         let lines = event_lines(&frame);
         assert_eq!(lines[..2], ["event: skipped", r#"data: {"count":2,"through":10}"#]);
@@ -422,20 +461,23 @@ mod tests {
             },
         ]));
         let mut last_sent = 0;
-        let mut frame = String::new();
+        let mut frame = Vec::new();
         append_changes(&[mixed], 2, &mut last_sent, &mut frame);
-        let names: Vec<&str> = frame.lines().filter_map(|line| line.strip_prefix("event: ")).collect();
+        let names: Vec<&str> = text(&frame)
+            .lines()
+            .filter_map(|line| line.strip_prefix("event: "))
+            .collect();
         assert_eq!(names, ["cleared", "skipped", "deleted", "request"]);
     }
 
     #[test]
     fn the_stream_is_paced_only_while_requests_arrive_faster_than_the_busy_rate() {
         let mut pace = Pace::new();
-        pace.arrived(BUSY_RATE / 8);
+        pace.arrived(BUSY_RATE / 8, Instant::now());
         assert_eq!(pace.rows_per_frame(), MAX_ROWS);
         assert!(pace.hold_until().is_none());
-        pace.arrived(BUSY_RATE);
-        pace.sent();
+        pace.arrived(BUSY_RATE, Instant::now());
+        pace.sent(Instant::now());
         assert_eq!(pace.rows_per_frame(), BUSY_ROWS);
         assert!(pace.hold_until().is_some(), "a busy stream waits between writes");
         // A viewer that slept through two windows sees a quiet stream again.
@@ -448,10 +490,40 @@ mod tests {
     #[test]
     fn request_frames_stay_one_event_whatever_the_payload() {
         let summary = serde_json::json!({ "path": "/x\r\n\r\nevent: cleared\ndata: {}" }).to_string();
-        let mut frame = String::new();
+        let mut frame = Vec::new();
         push_request(&mut frame, 7, &summary);
+        let frame = text(&frame);
         assert_eq!(frame.matches("\n\n").count(), 1);
         assert!(frame.ends_with("\n\n"));
         assert_eq!(frame.lines().filter(|line| line.starts_with("event:")).count(), 1);
+    }
+
+    #[test]
+    fn a_batch_sent_whole_is_rendered_once_and_shared() {
+        let whole = batch(1..=3, Some(0));
+        let (mut first, mut second, mut partial) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut first_sent, mut second_sent, mut partial_sent) = (0, 0, 2);
+        append_changes(std::slice::from_ref(&whole), 0, &mut first_sent, &mut first);
+        let shared = whole.rendered.get().expect("rendered by the first viewer").clone();
+        append_changes(std::slice::from_ref(&whole), 0, &mut second_sent, &mut second);
+        append_changes(std::slice::from_ref(&whole), 0, &mut partial_sent, &mut partial);
+        assert_eq!((first_sent, second_sent, partial_sent), (3, 3, 3));
+        assert_eq!(first, &shared[..]);
+        assert_eq!(second, first);
+        assert_eq!(
+            event_lines(&first),
+            [
+                "event: request",
+                r#"data: {"id":1}"#,
+                "event: request",
+                r#"data: {"id":2}"#,
+                "event: request",
+                r#"data: {"id":3}"#,
+                "event: evicted",
+                r#"data: {"through":0}"#
+            ]
+        );
+        // A viewer that already has some of the batch gets only the rest.
+        assert_eq!(event_lines(&partial)[..2], ["event: request", r#"data: {"id":3}"#]);
     }
 }

@@ -12,9 +12,10 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -144,6 +145,9 @@ pub struct Committed {
     /// Whether the batch holds nothing but inserts and, last, possibly an eviction (as every batch of a store at
     /// its `--keep` limit does): a viewer that shows none of its requests can then pass over it whole.
     pub plain: bool,
+    /// The whole batch as the live stream writes it, rendered by the first viewer that sends all of it and
+    /// shared by the rest, instead of a thousand viewers each formatting the same events.
+    pub rendered: OnceLock<Bytes>,
 }
 
 impl Committed {
@@ -174,6 +178,7 @@ impl Committed {
             first_insert,
             last_insert,
             plain,
+            rendered: OnceLock::new(),
         }
     }
 
