@@ -406,10 +406,10 @@ python3 - "$BIG" <<'PY' >>"$RESULTS"
 import sqlite3, sys, time
 conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 plan = " ".join(row[-1] for row in conn.execute(
-    "EXPLAIN QUERY PLAN SELECT first_id FROM idempotency_keys WHERE key = ?", (b"x",)))
-keys = [row[0] for row in conn.execute("SELECT key FROM idempotency_keys ORDER BY random() LIMIT 20000")]
+    "EXPLAIN QUERY PLAN SELECT first_id FROM idempotency_keys WHERE key_hash = ?", (7,)))
+keys = [row[0] for row in conn.execute("SELECT key_hash FROM idempotency_keys ORDER BY random() LIMIT 20000")]
 total = conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0]
-statement = "SELECT first_id FROM idempotency_keys WHERE key = ?"
+statement = "SELECT first_id FROM idempotency_keys WHERE key_hash = ?"
 started = time.perf_counter()
 for key in keys:
     conn.execute(statement, (key,)).fetchone()

@@ -1,4 +1,4 @@
-//! A Bloom filter of the keys in the key table, so that a key never seen before (nearly every key) is known to be
+//! A Bloom filter of the key hashes in the key table (see `keys::key_hash`), so that a key never seen before (nearly every key) is known to be
 //! new without a lookup in the table: with random keys that lookup is a descent to a random page, about a tenth
 //! of the writer's time per capture, and more once the table outgrows the page cache.
 //!
@@ -8,7 +8,6 @@
 //! many keys were added that false positives grow common. Keys swept from the table stay in the filter until the
 //! next build; they only cost a lookup.
 
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
@@ -23,14 +22,6 @@ const REBUILD_BITS_PER_KEY: usize = 10;
 
 /// The smallest filter, in bits (32 KiB): enough for 16k keys before the first rebuild.
 const MIN_BITS: usize = 1 << 18;
-
-/// The fixed hash: the build thread and the writer must agree, and no one gains by making keys collide in it
-/// (a false positive costs one table lookup).
-type KeyHasher = BuildHasherDefault<DefaultHasher>;
-
-fn key_hash(key: &[u8]) -> u64 {
-    KeyHasher::default().hash_one(key)
-}
 
 /// The filter itself.
 pub(super) struct KeyFilter {
@@ -52,30 +43,28 @@ impl KeyFilter {
         }
     }
 
-    pub(super) fn insert(&mut self, key: &[u8]) {
-        self.insert_hash(key_hash(key));
+    /// Adds a key by its hash.
+    pub(super) fn insert(&mut self, hash: i64) {
+        for bit in positions(hash, self.mask) {
+            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+        self.added += 1;
     }
 
-    /// Whether `key` may be in the table; `false` is certain.
-    pub(super) fn may_contain(&self, key: &[u8]) -> bool {
-        positions(key_hash(key), self.mask).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+    /// Whether the key with `hash` may be in the table; `false` is certain.
+    pub(super) fn may_contain(&self, hash: i64) -> bool {
+        positions(hash, self.mask).all(|bit| self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
     }
 
     /// Whether so many keys were added that it should be rebuilt larger.
     pub(super) fn is_crowded(&self) -> bool {
         self.added.saturating_mul(REBUILD_BITS_PER_KEY) > self.bits.len() * 64
     }
-
-    fn insert_hash(&mut self, hash: u64) {
-        for bit in positions(hash, self.mask) {
-            self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
-        }
-        self.added += 1;
-    }
 }
 
 /// The probed bits: double hashing from the two halves of one 64-bit hash.
-fn positions(hash: u64, mask: u64) -> impl Iterator<Item = u64> {
+fn positions(hash: i64, mask: u64) -> impl Iterator<Item = u64> {
+    let hash = u64::from_ne_bytes(hash.to_ne_bytes());
     let first = hash & 0xffff_ffff;
     let step = (hash >> 32) | 1;
     (0..PROBES).map(move |probe| first.wrapping_add(probe.wrapping_mul(step)) & mask)
@@ -93,7 +82,7 @@ pub(super) enum BuildState {
 /// may have missed.
 pub(super) struct Build {
     done: Receiver<KeyFilter>,
-    written_since: Vec<u64>,
+    written_since: Vec<i64>,
 }
 
 impl Build {
@@ -120,8 +109,8 @@ impl Build {
         }
     }
 
-    pub(super) fn written(&mut self, key: &[u8]) {
-        self.written_since.push(key_hash(key));
+    pub(super) fn written(&mut self, hash: i64) {
+        self.written_since.push(hash);
     }
 
     /// The finished filter, with every key written meanwhile added, once the scan is over.
@@ -129,7 +118,7 @@ impl Build {
         match self.done.try_recv() {
             Ok(mut filter) => {
                 for hash in self.written_since.drain(..) {
-                    filter.insert_hash(hash);
+                    filter.insert(hash);
                 }
                 BuildState::Done(filter)
             }
@@ -139,25 +128,21 @@ impl Build {
     }
 }
 
-/// Reads every key of the table on a read-only connection of its own.
+/// Reads every key hash of the table on a read-only connection of its own.
 fn scan(database: &std::path::Path) -> rusqlite::Result<KeyFilter> {
     let mut conn = Connection::open_with_flags(
         database,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     super::schema::configure_reader(&mut conn)?;
-    let mut hashes = Vec::new();
-    let mut statement = conn.prepare("SELECT key FROM idempotency_keys")?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        if let rusqlite::types::ValueRef::Blob(key) | rusqlite::types::ValueRef::Text(key) = row.get_ref(0)? {
-            hashes.push(key_hash(key));
-        }
-    }
+    let mut statement = conn.prepare("SELECT key_hash FROM idempotency_keys")?;
+    let hashes = statement
+        .query_map([], |row| row.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
     // Room for as many again before the next rebuild.
     let mut filter = KeyFilter::with_capacity(hashes.len().saturating_mul(2));
     for hash in hashes {
-        filter.insert_hash(hash);
+        filter.insert(hash);
     }
     Ok(filter)
 }
@@ -165,16 +150,17 @@ fn scan(database: &std::path::Path) -> rusqlite::Result<KeyFilter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::keys::key_hash;
 
     #[test]
     fn every_added_key_is_found_and_few_others_are() {
         let mut filter = KeyFilter::with_capacity(10_000);
-        let key = |n: usize| format!("{n:08x}-4b57-9b61-0a5b7a0c6a11").into_bytes();
+        let key = |n: usize| key_hash(format!("{n:08x}-4b57-9b61-0a5b7a0c6a11").as_bytes());
         for n in 0..10_000 {
-            filter.insert(&key(n));
+            filter.insert(key(n));
         }
-        assert!((0..10_000).all(|n| filter.may_contain(&key(n))));
-        let false_positives = (10_000..110_000).filter(|n| filter.may_contain(&key(*n))).count();
+        assert!((0..10_000).all(|n| filter.may_contain(key(n))));
+        let false_positives = (10_000..110_000).filter(|n| filter.may_contain(key(*n))).count();
         assert!(
             false_positives < 500,
             "{false_positives} of 100,000 new keys looked present"
@@ -187,7 +173,7 @@ mod tests {
         let mut filter = KeyFilter::with_capacity(0);
         let capacity = MIN_BITS / REBUILD_BITS_PER_KEY;
         for n in 0..=capacity {
-            filter.insert(n.to_string().as_bytes());
+            filter.insert(key_hash(n.to_string().as_bytes()));
         }
         assert!(filter.is_crowded());
     }

@@ -418,9 +418,12 @@ mod tests {
         let (_dir, conn) = store();
         let plan = plan(
             &conn,
-            "SELECT first_id FROM idempotency_keys WHERE key = ?1",
-            vec![SqlValue::Blob(b"k".to_vec())],
+            "SELECT first_id FROM idempotency_keys WHERE key_hash = ?1",
+            vec![SqlValue::Integer(7)],
         );
-        assert!(plan.starts_with("SEARCH idempotency_keys USING PRIMARY KEY"), "{plan}");
+        assert!(
+            plan.starts_with("SEARCH idempotency_keys USING INTEGER PRIMARY KEY"),
+            "{plan}"
+        );
     }
 }
