@@ -147,8 +147,8 @@ impl KeyIndex {
     ///
     /// An entry found under the key's hash may belong to another key with the same hash (about one chance in 40
     /// million among a million keys): it counts only if the key matches, in memory, or in the row of the request
-    /// it names when that row is still there. When two keys do collide, the later one takes the entry over, and
-    /// repeats of the earlier one are no longer flagged.
+    /// it names when that row is still there. When two keys do collide, the later one takes the entry over; from
+    /// then on each of them takes it back when repeated, so repeats of either may go unflagged.
     pub(super) fn first_sighting(
         &self,
         batch: &BatchKeys,
@@ -413,9 +413,11 @@ fn sweep(tx: &Transaction, after: Option<i64>, evicted_through: i64, budget: usi
     let mut seen = 0;
     let mut last = None;
     {
-        let mut next = tx.prepare_cached(
-            "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash > ?1 ORDER BY key_hash LIMIT ?2",
-        )?;
+        // From the start, `>=`: the smallest hash there is belongs to the table too.
+        let mut next = tx.prepare_cached(match after {
+            Some(_) => "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash > ?1 ORDER BY key_hash LIMIT ?2",
+            None => "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash >= ?1 ORDER BY key_hash LIMIT ?2",
+        })?;
         let mut rows = next.query(params![after.unwrap_or(i64::MIN), limit])?;
         while let Some(row) = rows.next()? {
             let hash: i64 = row.get(0)?;
@@ -576,7 +578,8 @@ mod tests {
     fn the_sweep_removes_stale_keys_and_wraps_around() {
         let (_dir, mut conn) = database();
         let tx = conn.transaction().expect("begin");
-        for (hash, first_id) in [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)] {
+        // The smallest hash there is, too: a sweep from the start must see it.
+        for (hash, first_id) in [(i64::MIN, 1), (10, 2), (20, 3), (30, 4), (40, 5)] {
             tx.execute(
                 "INSERT INTO idempotency_keys (key_hash, first_id) VALUES (?1, ?2)",
                 params![hash, first_id],
@@ -584,7 +587,7 @@ mod tests {
             .expect("insert");
         }
         let after = sweep(&tx, None, 2, 3).expect("sweep");
-        assert_eq!(after, Some(30));
+        assert_eq!(after, Some(20));
         let after = sweep(&tx, after, 2, 3).expect("sweep");
         assert_eq!(after, None, "the end of the table starts the next pass over");
         let left: Vec<i64> = tx
@@ -594,7 +597,7 @@ mod tests {
             .expect("hashes")
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
-        assert_eq!(left, [30, 40, 50]);
+        assert_eq!(left, [20, 30, 40]);
     }
 
     #[test]

@@ -116,8 +116,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_by_rare_method ON requests (method, id) WHERE method <> 'POST';
 "#,
     // Version 3 keys the idempotency-key table by a 64-bit hash of each key (see `keys.rs`): about a third of the
-    // room per entry, so fewer pages per new key. Where two stored keys share a hash, the earlier first sighting
-    // stays.
+    // room per entry, so fewer pages per new key. Where two stored keys share a hash, the later first sighting
+    // stays, as when keys collide at run time (and an evicted one is always the earlier).
     r#"
     CREATE TABLE idempotency_keys_v3 (
         key_hash INTEGER PRIMARY KEY,
@@ -125,7 +125,7 @@ const MIGRATIONS: &[&str] = &[
     );
     -- Grouped, hence sorted, by hash: appended in order, the new table's pages are each written once.
     INSERT INTO idempotency_keys_v3 (key_hash, first_id)
-        SELECT hookscope_key_hash(key) AS hash, min(first_id) FROM idempotency_keys
+        SELECT hookscope_key_hash(key) AS hash, max(first_id) FROM idempotency_keys
         WHERE typeof(key) IN ('blob', 'text') GROUP BY hash;
     DROP TABLE idempotency_keys;
     ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
