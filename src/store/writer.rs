@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
@@ -18,8 +19,8 @@ const IDLE_GAP: Duration = Duration::from_millis(20);
 
 /// The most requests one batch evicts. A store restarted with a smaller `--keep` may be hundreds of thousands of
 /// requests over it; removed in one transaction, they held up the sender whose request came first for about ten
-/// seconds (900k requests) and grew the WAL by 500 MB. A slice per batch brings it down over the following batches
-/// instead, each a few milliseconds longer. At full load a batch evicts about as many as it inserts, far fewer.
+/// seconds (900k requests) and grew the WAL by 500 MB. A slice per batch brings it down instead, in batches of its
+/// own while nothing else waits (see [`Writer::run`]). At full load a batch evicts about as many as it inserts.
 const EVICT_MAX: u64 = 1024;
 
 /// The most commands one transaction takes. Large enough to share an fsync among every waiting sender at full
@@ -64,6 +65,9 @@ pub(super) struct Writer {
     checkpoints: Checkpoints,
     /// The delivery task, when the store was opened inside a runtime; see [`Writer::deliver`].
     deliveries: Option<mpsc::UnboundedSender<Delivery>>,
+    /// The last batch evicted a slice and left the store still over `--keep`: the writer goes on trimming while
+    /// it has nothing else to do.
+    trimming: bool,
     /// Transactions committed and commands they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     commands: u64,
@@ -97,6 +101,7 @@ impl Writer {
             next_id,
             keys,
             checkpoints,
+            trimming: false,
             commits: 0,
             commands: 0,
         })
@@ -107,7 +112,20 @@ impl Writer {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
             let waiting_since = Instant::now();
-            let Some(first) = commands.blocking_recv() else { break };
+            let first = if self.trimming {
+                match commands.try_recv() {
+                    Ok(command) => Some(command),
+                    // Nothing waits: a batch of its own evicts the next slice.
+                    Err(TryRecvError::Empty) => {
+                        self.apply(&mut batch, false);
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => None,
+                }
+            } else {
+                commands.blocking_recv()
+            };
+            let Some(first) = first else { break };
             let idle = waiting_since.elapsed() >= IDLE_GAP;
             batch.push(first);
             // Give the CPU back once before draining: senders that are mid-flight get to enqueue, so a busy
@@ -142,6 +160,8 @@ impl Writer {
                 self.deliver(changes, answers);
             }
             Err(error) => {
+                // Trimming resumes with the next batch that commits, not in a loop of failing ones.
+                self.trimming = false;
                 let error = StoreError::from(error);
                 tracing::error!(%error, "a write batch failed; nothing in it was stored");
                 for command in batch.drain(..) {
@@ -228,11 +248,13 @@ impl Writer {
             }
         }
         let mut evicted_through = self.evicted_through;
+        let mut trimming = false;
         if let Some(keep) = self.keep
             && stored > keep
             && let Some((through, evicted)) = evict(&tx, (stored - keep).min(EVICT_MAX))?
         {
             stored = stored.saturating_sub(evicted);
+            trimming = evicted > 0 && stored > keep;
             evicted_through = through;
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
@@ -246,6 +268,7 @@ impl Writer {
             write_counter(&tx, "last_id", next_id - 1)?;
         }
         tx.commit()?;
+        self.trimming = trimming;
         self.next_id = next_id;
         self.stored = stored;
         self.evicted_through = evicted_through;

@@ -222,3 +222,38 @@ async fn stuck_viewer_is_told_to_resync_when_it_drains_again() {
         .expect("a resync arrives");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_store_far_over_a_lowered_keep_is_trimmed_a_slice_at_a_time() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("trim.db");
+    let app = spawn_app_at(&db, |c| c.store.keep = None).await;
+    let body = channel_event("invoices.created", "trim");
+    for _ in 0..12 {
+        let sends = (0..100).map(|_| app.post_json("/trim", &body));
+        futures_util::future::join_all(sends).await;
+    }
+    app.stop().await;
+
+    // Restarted with a much smaller --keep, one capture starts the trim: 1,024 requests go with its batch (not all
+    // 1,191 over the limit, which would hold its sender up on a large store), the rest in a batch of their own
+    // while the writer has nothing else to do. Each slice is announced.
+    let app = spawn_app_at(&db, |c| c.store.keep = Some(10)).await;
+    let stream = open_stream(&app, None).await;
+    let last = app.post_json("/trim", &body).await;
+    assert_eq!(last, 1201);
+    let evictions: Vec<Option<i64>> = collect_events(stream, "evicted", 2)
+        .await
+        .iter()
+        .filter(|event| event.name == "evicted")
+        .map(|event| serde_json::from_str::<Value>(&event.data).expect("JSON")["through"].as_i64())
+        .collect();
+    assert_eq!(evictions, [Some(1024), Some(last - 10)]);
+    let stats = app.get_json("/_/api/stats", 200).await;
+    assert_eq!(stats["total"], 10);
+    assert_eq!(
+        app.list_ids("limit=50").await,
+        (last - 9..=last).rev().collect::<Vec<_>>()
+    );
+    app.stop().await;
+}
