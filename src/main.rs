@@ -10,9 +10,9 @@ use hookscope::startup::Application;
 use hookscope::store::Location;
 use tracing_subscriber::EnvFilter;
 
-/// jemalloc rather than the system allocator: every capture allocates and frees dozens of small blocks (body,
-/// headers, parsed JSON, SQLite's own), and glibc's allocator spent about 6 % of the core in malloc, free and
-/// consolidation at full load. jemalloc captured 0–18 % more requests per second (median 5 %, five paired runs
+/// jemalloc rather than the system allocator for Rust's allocations: every capture allocates and frees dozens of
+/// small blocks (body, headers, parsed JSON), and glibc's allocator spent about 6 % of the core in malloc, free
+/// and consolidation at full load. (SQLite, a C library, still uses libc's malloc.) jemalloc captured 0–18 % more requests per second (median 5 %, five paired runs
 /// of 5 to 8 s) for 0.5 MB more idle memory; see docs/performance.md.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]

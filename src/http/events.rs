@@ -115,6 +115,7 @@ impl Viewer {
             }
         }
         // The feed first: a viewer woken by a commit then polls neither the shutdown token (a lock) nor its timer.
+        // At shutdown the feed soon runs dry, as capture stops taking requests, and the token is seen then.
         let first = tokio::select! {
             biased;
             received = self.feed.recv() => received,
