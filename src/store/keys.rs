@@ -7,12 +7,12 @@
 //!
 //! Keys are random (UUIDs, provider event ids), so each new key written straight into the key table's B-tree
 //! lands on a random page, and every commit would rewrite one page per new key. Instead, new keys wait in memory
-//! (`recent`) and are merged into the table a slice at a time in key order, so that one commit writes many keys
-//! into each page it touches: a small log-structured merge. Nothing is lost by keeping them in memory: each key is
+//! (`recent`) and are merged into the table a slice at a time in the table's (hash) order, so that one commit
+//! writes many keys into each page it touches: a small log-structured merge. Nothing is lost by keeping them in memory: each key is
 //! also in its request's row, committed with it, and start-up reloads the ones not yet merged from there.
 //!
 //! A key whose first request retention has removed is stale: it counts as never seen. Stale keys leave the table
-//! by a sweep that walks it in key order, for the same reason.
+//! by a sweep that walks it in hash order, for the same reason.
 //!
 //! A Bloom filter of the table's keys (`key_filter`) answers most lookups of new keys without touching the table.
 
@@ -31,7 +31,7 @@ use super::schema::{read_counter, write_counter};
 const RECENT_CAP: usize = 32 * 1024;
 
 /// Past the cap, each batch merges this many waiting keys per request it inserted (between the two bounds below):
-/// keys consecutive in key order, so they share the pages they land on; merging only as many as arrive (one or two
+/// keys consecutive in hash order, so they share the pages they land on; merging only as many as arrive (one or two
 /// per batch at moderate load) would put each on a page of its own again. Merging faster than keys arrive brings
 /// the waiting keys back under the cap, so only some batches merge, and none merges so many that its commit stalls.
 const MERGE_PER_INSERT: usize = 16;
@@ -218,7 +218,7 @@ impl KeyIndex {
         Ok(())
     }
 
-    /// Writes up to `count` waiting keys, the next ones in key order after the last merge, into the table.
+    /// Writes up to `count` waiting keys, the next ones in hash order after the last merge, into the table.
     fn merge(
         &self,
         batch: &mut BatchKeys,
@@ -539,7 +539,7 @@ mod tests {
         insert_batch(&mut conn, &mut index, &refs, false);
         assert_eq!(table_size(&conn), 0);
 
-        // A batch after the writer was idle merges one slice, in key order.
+        // A batch after the writer was idle merges one slice, in hash order.
         insert_batch(&mut conn, &mut index, &[], true);
         assert_eq!(table_size(&conn), i64::try_from(IDLE_MERGE).expect("small"));
         let merged_below: i64 = conn
