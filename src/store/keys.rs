@@ -8,8 +8,9 @@
 //! Keys are random (UUIDs, provider event ids), so each new key written straight into the key table's B-tree
 //! lands on a random page, and every commit would rewrite one page per new key. Instead, new keys wait in memory
 //! (`recent`) and are merged into the table a slice at a time in the table's (hash) order, so that one commit
-//! writes many keys into each page it touches: a small log-structured merge. Nothing is lost by keeping them in memory: each key is
-//! also in its request's row, committed with it, and start-up reloads the ones not yet merged from there.
+//! writes many keys into each page it touches: a small log-structured merge. Nothing is lost by keeping them in
+//! memory: each key is also in its request's row, committed with it, and start-up reloads the ones not yet merged
+//! from there.
 //!
 //! A key whose first request retention has removed is stale: it counts as never seen. Stale keys leave the table
 //! by a sweep that walks it in hash order, for the same reason.
@@ -413,12 +414,18 @@ fn sweep(tx: &Transaction, after: Option<i64>, evicted_through: i64, budget: usi
     let mut seen = 0;
     let mut last = None;
     {
-        // From the start, `>=`: the smallest hash there is belongs to the table too.
-        let mut next = tx.prepare_cached(match after {
-            Some(_) => "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash > ?1 ORDER BY key_hash LIMIT ?2",
-            None => "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash >= ?1 ORDER BY key_hash LIMIT ?2",
-        })?;
-        let mut rows = next.query(params![after.unwrap_or(i64::MIN), limit])?;
+        // From the start, the smallest hash there is belongs to the table too; past the largest, nothing does.
+        let start = match after {
+            None => i64::MIN,
+            Some(after) => match after.checked_add(1) {
+                Some(next) => next,
+                None => return Ok(None),
+            },
+        };
+        let mut next = tx.prepare_cached(
+            "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash >= ?1 ORDER BY key_hash LIMIT ?2",
+        )?;
+        let mut rows = next.query(params![start, limit])?;
         while let Some(row) = rows.next()? {
             let hash: i64 = row.get(0)?;
             let first_id: i64 = row.get(1)?;

@@ -163,14 +163,12 @@ impl Committed {
                 last_insert = *id;
             }
         }
-        let (last, rest) = match changes.split_last() {
-            Some((Change::Evicted { .. }, rest)) => (None, rest),
-            Some((last, rest)) => (Some(last), rest),
-            None => (None, &changes[..]),
+        let before_eviction = match changes.split_last() {
+            Some((Change::Evicted { .. }, rest)) => rest,
+            _ => &changes[..],
         };
-        let plain = rest
+        let plain = before_eviction
             .iter()
-            .chain(last)
             .all(|change| matches!(change, Change::Inserted { .. }));
         Committed {
             changes,

@@ -203,7 +203,6 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
 
     conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite)?;
     set_durability(&conn, durability).map_err(sqlite)?;
-    register_key_hash(&conn).map_err(sqlite)?;
     migrate(&mut conn, version).map_err(sqlite)?;
     // When the WAL restarts it is cut back to this size, so a burst leaves no oversized WAL behind.
     conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
@@ -256,6 +255,7 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
     if from == LATEST_VERSION {
         return Ok(());
     }
+    register_key_hash(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
         tx.execute_batch(migration)?;
