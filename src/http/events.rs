@@ -158,9 +158,7 @@ impl Viewer {
             return Bytes::from(frame);
         };
         match self.store.since(after, MAX_REPLAY + 1).await {
-            Ok(missed) if missed.len() > MAX_REPLAY => {
-                frame.extend_from_slice(resync_frame("too many missed requests to replay").as_bytes())
-            }
+            Ok(missed) if missed.len() > MAX_REPLAY => push_resync(&mut frame, "too many missed requests to replay"),
             Ok(missed) => {
                 for summary in missed {
                     let json = serde_json::to_string(&summary).unwrap_or_default();
@@ -170,7 +168,7 @@ impl Viewer {
             }
             Err(error) => {
                 tracing::warn!(%error, "could not replay missed requests to a live viewer");
-                frame.extend_from_slice(resync_frame("missed requests could not be read").as_bytes());
+                push_resync(&mut frame, "missed requests could not be read");
             }
         }
         Bytes::from(frame)
@@ -351,7 +349,7 @@ impl Pace {
 
 fn append_lagged(missed: u64, frame: &mut Vec<u8>) {
     tracing::debug!(missed, "a live viewer fell behind and was told to resync");
-    frame.extend_from_slice(resync_frame("this viewer fell behind the live stream").as_bytes());
+    push_resync(frame, "this viewer fell behind the live stream");
 }
 
 /// One `request` event. The summary JSON is a single line (serde_json escapes CR and LF inside strings), so
@@ -372,9 +370,9 @@ fn push_skipped(frame: &mut Vec<u8>, count: usize, through: i64) {
     );
 }
 
-fn resync_frame(reason: &str) -> String {
+fn push_resync(frame: &mut Vec<u8>, reason: &str) {
     let data = serde_json::json!({ "reason": reason });
-    format!("event: resync\ndata: {data}\n\n")
+    let _ = write!(frame, "event: resync\ndata: {data}\n\n");
 }
 
 #[cfg(test)]
