@@ -9,6 +9,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
+use super::generations::Generations;
 use super::keys::{BatchKeys, KeyIndex};
 use super::schema::{read_counter, write_counter};
 use super::{Change, Changes, Committed, StoreError, headers_codec};
@@ -61,6 +62,8 @@ pub(super) struct Writer {
     next_id: i64,
     /// Which request first carried each idempotency key.
     keys: KeyIndex,
+    /// The tables requests are stored in; see `generations.rs`.
+    generations: Generations,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
     checkpoints: Checkpoints,
     /// The delivery task, when the store was opened inside a runtime; see [`Writer::deliver`].
@@ -85,10 +88,16 @@ impl Writer {
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
         let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
         let keys = KeyIndex::load(&conn, evicted_through)?;
-        // `last_id` is written only when a delete or clear may have removed the newest request.
-        let newest: Option<i64> = conn.query_row("SELECT max(id) FROM requests", [], |row| row.get(0))?;
+        let generations = Generations::load(&conn, keep)?;
+        // `last_id` is written only when a delete or clear may have removed the newest request. Evicted requests
+        // may still be in their tables, but their ids are never handed out again either.
+        let newest: Option<i64> = conn
+            .query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
+            .optional()?;
         let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
-        let next_id = newest.unwrap_or(0).max(last_id) + 1;
+        let next_id = newest.unwrap_or(0).max(last_id).max(evicted_through) + 1;
+        // Each generation's insert statements are cached under their own text, beside the others.
+        conn.set_prepared_statement_cache_capacity(32);
         super::checkpointer::watch_wal(&conn);
         let deliveries = start_deliveries(&changes);
         Ok(Writer {
@@ -100,6 +109,7 @@ impl Writer {
             evicted_through,
             next_id,
             keys,
+            generations,
             checkpoints,
             trimming: false,
             commits: 0,
@@ -207,11 +217,23 @@ impl Writer {
         let mut next_id = self.next_id;
         let mut removed_any = false;
         let mut keys = BatchKeys::default();
+        let mut generations = self.generations.clone();
         let mut done = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    let outcome = insert(&tx, next_id, request, &self.keys, &mut keys, self.evicted_through)?;
+                    generations.make_room(&tx, next_id)?;
+                    let tables = &generations;
+                    let outcome = insert(
+                        &tx,
+                        tables,
+                        next_id,
+                        request,
+                        &self.keys,
+                        &mut keys,
+                        self.evicted_through,
+                    )?;
+                    generations.inserted(next_id);
                     next_id += 1;
                     stored += 1;
                     inserted += 1;
@@ -222,13 +244,11 @@ impl Writer {
                     done.push(Done::Inserted(outcome));
                 }
                 Command::Delete(id, _) => {
-                    self.keys.persist_before_delete(&mut keys, &tx, *id)?;
-                    let removed = tx
-                        .prepare_cached("DELETE FROM requests WHERE id = ?1")?
-                        .execute([*id])?
-                        > 0;
-                    tx.prepare_cached("DELETE FROM payloads WHERE id = ?1")?
-                        .execute([*id])?;
+                    // An evicted request is already gone for every reader, though its table may remain.
+                    let removed = *id > self.evicted_through && {
+                        self.keys.persist_before_delete(&mut keys, &tx, *id)?;
+                        generations.delete(&tx, *id)?
+                    };
                     if removed {
                         removed_any = true;
                         stored = stored.saturating_sub(1);
@@ -237,7 +257,8 @@ impl Writer {
                     done.push(Done::Deleted(removed));
                 }
                 Command::Clear(_) => {
-                    tx.execute_batch("DELETE FROM requests; DELETE FROM payloads; DELETE FROM idempotency_keys;")?;
+                    generations.clear(&tx)?;
+                    tx.execute_batch("DELETE FROM idempotency_keys;")?;
                     keys.clear();
                     removed_any = true;
                     stored = 0;
@@ -259,6 +280,10 @@ impl Writer {
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
         }
+        // The first batch also drops what an earlier run left evicted.
+        if evicted_through != self.evicted_through || self.commits == 0 {
+            generations.drop_evicted(&tx, evicted_through)?;
+        }
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
             write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
@@ -273,6 +298,7 @@ impl Writer {
         self.stored = stored;
         self.evicted_through = evicted_through;
         self.keys.commit(keys);
+        self.generations = generations;
         if !announce {
             changes.clear();
         }
@@ -337,6 +363,7 @@ fn start_deliveries(feed: &broadcast::Sender<Changes>) -> Option<mpsc::Unbounded
 /// request retention has removed (`evicted_through`).
 fn insert(
     tx: &Transaction,
+    tables: &Generations,
     id: i64,
     request: &NewRequest,
     index: &KeyIndex,
@@ -349,12 +376,7 @@ fn insert(
         None => None,
     };
     let envelope = verdict.envelope.map(|envelope| envelope.as_str());
-    tx.prepare_cached(
-        "INSERT INTO requests (id, received_at, method, path, query, content_type, body_size, body_kind, envelope,
-                               valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
+    tx.prepare_cached(tables.insert_request())?.execute(params![
         id,
         request.received_at_ms,
         request.method,
@@ -381,13 +403,12 @@ fn insert(
         }))
         .ok()
     };
-    tx.prepare_cached("INSERT INTO payloads (id, headers, findings, body) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![
-            id,
-            headers_codec::encode(&request.headers),
-            findings,
-            &request.body[..],
-        ])?;
+    tx.prepare_cached(tables.insert_payload())?.execute(params![
+        id,
+        headers_codec::encode(&request.headers),
+        findings,
+        &request.body[..],
+    ])?;
     if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
         KeyIndex::record(keys, key, id);
     }
@@ -422,21 +443,15 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
     }
 }
 
-/// Removes the `count` oldest requests. Returns the highest id removed and how many went. Their keys are left for
-/// the sweep: deleting them here would touch a random page of the key table per request.
+/// Evicts the `count` oldest requests: returns the highest id evicted and how many went, for the caller to record
+/// as `evicted_through`, from which on every reader leaves them out. Their tables are dropped once all their
+/// requests are evicted (see `generations.rs`); their keys are left for the sweep, since deleting them here would
+/// touch a random page of the key table per request.
 fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
     let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
     let through: Option<i64> = tx
         .prepare_cached("SELECT id FROM requests ORDER BY id LIMIT 1 OFFSET ?1")?
         .query_row([offset], |row| row.get(0))
         .optional()?;
-    let Some(through) = through else {
-        return Ok(None);
-    };
-    tx.prepare_cached("DELETE FROM payloads WHERE id <= ?1")?
-        .execute([through])?;
-    let evicted = tx
-        .prepare_cached("DELETE FROM requests WHERE id <= ?1")?
-        .execute([through])?;
-    Ok(Some((through, u64::try_from(evicted).unwrap_or(0))))
+    Ok(through.map(|through| (through, count)))
 }
