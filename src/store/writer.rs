@@ -24,6 +24,13 @@ const IDLE_GAP: Duration = Duration::from_millis(20);
 /// own while nothing else waits (see [`Writer::run`]). At full load a batch evicts about as many as it inserts.
 const EVICT_MAX: u64 = 1024;
 
+/// How many ids of an evicted generation one batch retires, per request it inserts, at least and at most (the
+/// most after the writer was idle). At full load a generation is retired in about half the time the next takes
+/// to be evicted, a slice in every batch so that none carries much of it.
+const RETIRE_PER_INSERT: u64 = 2;
+const RETIRE_MIN: u64 = 64;
+const RETIRE_IDLE: u64 = 1024;
+
 /// The most commands one transaction takes. Large enough to share an fsync among every waiting sender at full
 /// load, small enough that one commit's latency stays in the low milliseconds.
 const MAX_BATCH: usize = 512;
@@ -280,10 +287,14 @@ impl Writer {
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
         }
-        // The first batch also drops what an earlier run left evicted.
-        if evicted_through != self.evicted_through || self.commits == 0 {
-            generations.drop_evicted(&tx, evicted_through)?;
-        }
+        // Under load each batch retires a little, in proportion to what it inserts; batches of their own would
+        // hold up the next senders. An idle writer takes larger steps.
+        let retire_budget = if idle {
+            RETIRE_IDLE
+        } else {
+            (u64::try_from(inserted).unwrap_or(u64::MAX) * RETIRE_PER_INSERT).clamp(RETIRE_MIN, RETIRE_IDLE)
+        };
+        generations.retire(&tx, evicted_through, retire_budget)?;
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
             write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
