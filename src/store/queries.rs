@@ -204,7 +204,12 @@ fn prefix_is_common(conn: &Connection, low: &str, high: &str) -> Result<bool, St
 }
 
 pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM requests r WHERE r.id > ?1 ORDER BY r.id LIMIT ?2");
+    // The views leave evicted requests out but do not skip them (see `generations.rs`): a cursor from before the
+    // last eviction starts past them.
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM requests r
+         WHERE r.id > max(?1, (SELECT value FROM counters WHERE name = 'evicted_through')) ORDER BY r.id LIMIT ?2"
+    );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement
@@ -413,7 +418,8 @@ mod tests {
                 match index {
                     // Both `requests_by_event` (the migrated generation) and `requests_2_by_event`.
                     Some(index) => assert!(
-                        read.contains(" INDEX ") && read.contains(&format!("_{index} ")),
+                        read.contains(" INDEX ")
+                            && read.split_whitespace().any(|word| word.ends_with(&format!("_{index}"))),
                         "{query:?}: {plan}"
                     ),
                     // Walking ids newest first: the table itself, in rowid order.

@@ -138,10 +138,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE payloads RENAME TO payloads_1;
     INSERT OR IGNORE INTO counters (name, value) VALUES ('evicted_through', 0);
     CREATE VIEW requests AS
-        SELECT * FROM requests_1 WHERE id > (SELECT value FROM counters WHERE name = 'evicted_through');
+        SELECT * FROM requests_1 WHERE +id > (SELECT value FROM counters WHERE name = 'evicted_through');
     CREATE VIEW captures AS
         SELECT r.*, p.headers, p.findings, p.body FROM requests_1 r JOIN payloads_1 p ON p.id = r.id
-        WHERE r.id > (SELECT value FROM counters WHERE name = 'evicted_through');
+        WHERE +r.id > (SELECT value FROM counters WHERE name = 'evicted_through');
 "#,
 ];
 

@@ -85,7 +85,7 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(
-        conn: Connection,
+        mut conn: Connection,
         changes: broadcast::Sender<Changes>,
         keep: Option<u64>,
         checkpoints: Checkpoints,
@@ -94,8 +94,11 @@ impl Writer {
         let stored = read_counter(&conn, "stored")?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
         let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
-        let keys = KeyIndex::load(&conn, evicted_through)?;
         let generations = Generations::load(&conn, keep)?;
+        let tx = conn.transaction()?;
+        generations.write_views(&tx)?;
+        tx.commit()?;
+        let keys = KeyIndex::load(&conn, evicted_through)?;
         // `last_id` is written only when a delete or clear may have removed the newest request. Evicted requests
         // may still be in their tables, but their ids are never handed out again either.
         let newest: Option<i64> = conn
@@ -279,7 +282,7 @@ impl Writer {
         let mut trimming = false;
         if let Some(keep) = self.keep
             && stored > keep
-            && let Some((through, evicted)) = evict(&tx, (stored - keep).min(EVICT_MAX))?
+            && let Some((through, evicted)) = evict(&tx, self.evicted_through, (stored - keep).min(EVICT_MAX))?
         {
             stored = stored.saturating_sub(evicted);
             trimming = evicted > 0 && stored > keep;
@@ -458,11 +461,12 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
 /// as `evicted_through`, from which on every reader leaves them out. Their tables are dropped once all their
 /// requests are evicted (see `generations.rs`); their keys are left for the sweep, since deleting them here would
 /// touch a random page of the key table per request.
-fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
+fn evict(tx: &Transaction, evicted_through: i64, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
     let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
+    // The views do not skip evicted requests, they leave them out; starting past them reads none.
     let through: Option<i64> = tx
-        .prepare_cached("SELECT id FROM requests ORDER BY id LIMIT 1 OFFSET ?1")?
-        .query_row([offset], |row| row.get(0))
+        .prepare_cached("SELECT id FROM requests WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")?
+        .query_row([evicted_through, offset], |row| row.get(0))
         .optional()?;
     Ok(through.map(|through| (through, count)))
 }
