@@ -468,7 +468,7 @@ mod tests {
         for key in keys {
             let duplicate_of = index.first_sighting(&batch, &tx, key.as_bytes(), 0).expect("lookup");
             tx.execute(
-                "INSERT INTO requests (received_at, method, path, query, body_size, body_kind, error_count,
+                "INSERT INTO requests_1 (received_at, method, path, query, body_size, body_kind, error_count,
                                        warning_count, idempotency_key, duplicate_of, remote_addr)
                  VALUES (0, 'POST', '/', '', 0, 'empty', 0, 0, ?1, ?2, '')",
                 params![key.as_bytes(), duplicate_of],
@@ -627,7 +627,7 @@ mod tests {
             [Some(1), None]
         );
         // Once request 1 is gone (deleted, not evicted), its entry is trusted.
-        conn.execute("DELETE FROM requests WHERE id = 1", []).expect("delete");
+        conn.execute("DELETE FROM requests_1 WHERE id = 1", []).expect("delete");
         let tx = conn.transaction().expect("begin");
         let batch = BatchKeys::default();
         assert_eq!(

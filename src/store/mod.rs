@@ -4,6 +4,7 @@
 //! connection across an `.await`. Every committed batch of changes is announced on a bounded broadcast feed.
 
 mod checkpointer;
+mod generations;
 mod headers_codec;
 mod key_filter;
 mod keys;

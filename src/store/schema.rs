@@ -130,6 +130,19 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE idempotency_keys;
     ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
 "#,
+    // Version 4 stores requests in generations of tables that retention drops whole (see `generations.rs`). The
+    // tables so far become the first generation; readers see every generation through two views, which leave out
+    // the requests retention has evicted.
+    r#"
+    ALTER TABLE requests RENAME TO requests_1;
+    ALTER TABLE payloads RENAME TO payloads_1;
+    INSERT OR IGNORE INTO counters (name, value) VALUES ('evicted_through', 0);
+    CREATE VIEW requests AS
+        SELECT * FROM requests_1 WHERE +id > (SELECT value FROM counters WHERE name = 'evicted_through');
+    CREATE VIEW captures AS
+        SELECT r.*, p.headers, p.findings, p.body FROM requests_1 r JOIN payloads_1 p ON p.id = r.id
+        WHERE +r.id > (SELECT value FROM counters WHERE name = 'evicted_through');
+"#,
 ];
 
 /// The schema version this build writes.
@@ -344,13 +357,61 @@ mod tests {
         assert_eq!(read_counter(&conn, "last_id").expect("counter"), Some(3));
         let invalid: i64 = conn
             .query_row(
-                "SELECT count(*) FROM requests INDEXED BY requests_invalid WHERE valid = 0",
+                "SELECT count(*) FROM requests_1 INDEXED BY requests_invalid WHERE valid = 0",
                 [],
                 |row| row.get(0),
             )
             .expect("partial index");
         assert_eq!(invalid, 2);
     }
+
+    #[test]
+    fn version_3_store_becomes_the_first_generation() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v3.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            register_key_hash(&conn).expect("hash function");
+            for migration in &MIGRATIONS[..3] {
+                conn.execute_batch(migration).expect("older schema");
+            }
+            conn.pragma_update(None, "user_version", 3).expect("version");
+            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            for id in [4, 5] {
+                conn.execute(
+                    "INSERT INTO requests (id, received_at, method, path, query, body_size, body_kind, error_count,
+                                           warning_count, remote_addr)
+                     VALUES (?1, 0, 'POST', '/v3', '', 4, 'text', 0, 0, '127.0.0.1:1')",
+                    [id],
+                )
+                .expect("row");
+                conn.execute(
+                    "INSERT INTO payloads (id, headers, body) VALUES (?1, x'', CAST('body' AS BLOB))",
+                    [id],
+                )
+                .expect("payload");
+            }
+        }
+        let conn = open_writer(&path, Durability::Normal, None).expect("migrate");
+        // Stores written before keys were swept lazily had no `evicted_through`; the views need one.
+        assert_eq!(read_counter(&conn, "evicted_through").expect("counter"), Some(0));
+        let bodies = |conn: &Connection| -> Vec<(i64, Vec<u8>)> {
+            conn.prepare("SELECT id, body FROM captures ORDER BY id")
+                .expect("captures")
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
+        assert_eq!(bodies(&conn), [(4, b"body".to_vec()), (5, b"body".to_vec())]);
+        write_counter(&conn, "evicted_through", 4).expect("evict");
+        assert_eq!(bodies(&conn), [(5, b"body".to_vec())]);
+        let summaries: i64 = conn
+            .query_row("SELECT count(*) FROM requests", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(summaries, 1, "the views leave evicted requests out");
+    }
+
     #[test]
     fn version_2_store_keeps_its_keys_by_hash() {
         let dir = tempfile::tempdir().expect("dir");

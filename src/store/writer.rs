@@ -9,6 +9,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
+use super::generations::Generations;
 use super::keys::{BatchKeys, KeyIndex};
 use super::schema::{read_counter, write_counter};
 use super::{Change, Changes, Committed, StoreError, headers_codec};
@@ -22,6 +23,13 @@ const IDLE_GAP: Duration = Duration::from_millis(20);
 /// seconds (900k requests) and grew the WAL by 500 MB. A slice per batch brings it down instead, in batches of its
 /// own while nothing else waits (see [`Writer::run`]). At full load a batch evicts about as many as it inserts.
 const EVICT_MAX: u64 = 1024;
+
+/// How many ids of an evicted generation one batch retires, per request it inserts, at least and at most (the
+/// most after the writer was idle). At full load a generation is retired in about half the time the next takes
+/// to be evicted, a slice in every batch so that none carries much of it.
+const RETIRE_PER_INSERT: u64 = 2;
+const RETIRE_MIN: u64 = 64;
+const RETIRE_IDLE: u64 = 1024;
 
 /// The most commands one transaction takes. Large enough to share an fsync among every waiting sender at full
 /// load, small enough that one commit's latency stays in the low milliseconds.
@@ -61,6 +69,8 @@ pub(super) struct Writer {
     next_id: i64,
     /// Which request first carried each idempotency key.
     keys: KeyIndex,
+    /// The tables requests are stored in; see `generations.rs`.
+    generations: Generations,
     /// Where checkpoints are asked for, since SQLite's own would run inside the writer's commits.
     checkpoints: Checkpoints,
     /// The delivery task, when the store was opened inside a runtime; see [`Writer::deliver`].
@@ -75,7 +85,7 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(
-        conn: Connection,
+        mut conn: Connection,
         changes: broadcast::Sender<Changes>,
         keep: Option<u64>,
         checkpoints: Checkpoints,
@@ -84,11 +94,20 @@ impl Writer {
         let stored = read_counter(&conn, "stored")?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
         let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
+        let generations = Generations::load(&conn, keep)?;
+        let tx = conn.transaction()?;
+        generations.write_views(&tx)?;
+        tx.commit()?;
         let keys = KeyIndex::load(&conn, evicted_through)?;
-        // `last_id` is written only when a delete or clear may have removed the newest request.
-        let newest: Option<i64> = conn.query_row("SELECT max(id) FROM requests", [], |row| row.get(0))?;
+        // `last_id` is written only when a delete or clear may have removed the newest request. Evicted requests
+        // may still be in their tables, but their ids are never handed out again either.
+        let newest: Option<i64> = conn
+            .query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
+            .optional()?;
         let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
-        let next_id = newest.unwrap_or(0).max(last_id) + 1;
+        let next_id = newest.unwrap_or(0).max(last_id).max(evicted_through) + 1;
+        // Each generation's insert statements are cached under their own text, beside the others.
+        conn.set_prepared_statement_cache_capacity(32);
         super::checkpointer::watch_wal(&conn);
         let deliveries = start_deliveries(&changes);
         Ok(Writer {
@@ -100,6 +119,7 @@ impl Writer {
             evicted_through,
             next_id,
             keys,
+            generations,
             checkpoints,
             trimming: false,
             commits: 0,
@@ -207,11 +227,23 @@ impl Writer {
         let mut next_id = self.next_id;
         let mut removed_any = false;
         let mut keys = BatchKeys::default();
+        let mut generations = self.generations.clone();
         let mut done = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    let outcome = insert(&tx, next_id, request, &self.keys, &mut keys, self.evicted_through)?;
+                    generations.make_room(&tx, next_id)?;
+                    let tables = &generations;
+                    let outcome = insert(
+                        &tx,
+                        tables,
+                        next_id,
+                        request,
+                        &self.keys,
+                        &mut keys,
+                        self.evicted_through,
+                    )?;
+                    generations.inserted(next_id);
                     next_id += 1;
                     stored += 1;
                     inserted += 1;
@@ -222,13 +254,11 @@ impl Writer {
                     done.push(Done::Inserted(outcome));
                 }
                 Command::Delete(id, _) => {
-                    self.keys.persist_before_delete(&mut keys, &tx, *id)?;
-                    let removed = tx
-                        .prepare_cached("DELETE FROM requests WHERE id = ?1")?
-                        .execute([*id])?
-                        > 0;
-                    tx.prepare_cached("DELETE FROM payloads WHERE id = ?1")?
-                        .execute([*id])?;
+                    // An evicted request is already gone for every reader, though its table may remain.
+                    let removed = *id > self.evicted_through && {
+                        self.keys.persist_before_delete(&mut keys, &tx, *id)?;
+                        generations.delete(&tx, *id)?
+                    };
                     if removed {
                         removed_any = true;
                         stored = stored.saturating_sub(1);
@@ -237,7 +267,8 @@ impl Writer {
                     done.push(Done::Deleted(removed));
                 }
                 Command::Clear(_) => {
-                    tx.execute_batch("DELETE FROM requests; DELETE FROM payloads; DELETE FROM idempotency_keys;")?;
+                    generations.clear(&tx)?;
+                    tx.execute_batch("DELETE FROM idempotency_keys;")?;
                     keys.clear();
                     removed_any = true;
                     stored = 0;
@@ -251,7 +282,7 @@ impl Writer {
         let mut trimming = false;
         if let Some(keep) = self.keep
             && stored > keep
-            && let Some((through, evicted)) = evict(&tx, (stored - keep).min(EVICT_MAX))?
+            && let Some((through, evicted)) = evict(&tx, self.evicted_through, (stored - keep).min(EVICT_MAX))?
         {
             stored = stored.saturating_sub(evicted);
             trimming = evicted > 0 && stored > keep;
@@ -259,6 +290,14 @@ impl Writer {
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
         }
+        // Under load each batch retires a little, in proportion to what it inserts; batches of their own would
+        // hold up the next senders. An idle writer takes larger steps.
+        let retire_budget = if idle {
+            RETIRE_IDLE
+        } else {
+            (u64::try_from(inserted).unwrap_or(u64::MAX) * RETIRE_PER_INSERT).clamp(RETIRE_MIN, RETIRE_IDLE)
+        };
+        generations.retire(&tx, evicted_through, retire_budget)?;
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
             write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
@@ -273,6 +312,7 @@ impl Writer {
         self.stored = stored;
         self.evicted_through = evicted_through;
         self.keys.commit(keys);
+        self.generations = generations;
         if !announce {
             changes.clear();
         }
@@ -337,6 +377,7 @@ fn start_deliveries(feed: &broadcast::Sender<Changes>) -> Option<mpsc::Unbounded
 /// request retention has removed (`evicted_through`).
 fn insert(
     tx: &Transaction,
+    tables: &Generations,
     id: i64,
     request: &NewRequest,
     index: &KeyIndex,
@@ -349,12 +390,7 @@ fn insert(
         None => None,
     };
     let envelope = verdict.envelope.map(|envelope| envelope.as_str());
-    tx.prepare_cached(
-        "INSERT INTO requests (id, received_at, method, path, query, content_type, body_size, body_kind, envelope,
-                               valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
+    tx.prepare_cached(tables.insert_request())?.execute(params![
         id,
         request.received_at_ms,
         request.method,
@@ -381,13 +417,12 @@ fn insert(
         }))
         .ok()
     };
-    tx.prepare_cached("INSERT INTO payloads (id, headers, findings, body) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![
-            id,
-            headers_codec::encode(&request.headers),
-            findings,
-            &request.body[..],
-        ])?;
+    tx.prepare_cached(tables.insert_payload())?.execute(params![
+        id,
+        headers_codec::encode(&request.headers),
+        findings,
+        &request.body[..],
+    ])?;
     if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
         KeyIndex::record(keys, key, id);
     }
@@ -422,21 +457,16 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
     }
 }
 
-/// Removes the `count` oldest requests. Returns the highest id removed and how many went. Their keys are left for
-/// the sweep: deleting them here would touch a random page of the key table per request.
-fn evict(tx: &Transaction, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
+/// Evicts the `count` oldest requests: returns the highest id evicted and how many went, for the caller to record
+/// as `evicted_through`, from which on every reader leaves them out. Their tables are dropped once all their
+/// requests are evicted (see `generations.rs`); their keys are left for the sweep, since deleting them here would
+/// touch a random page of the key table per request.
+fn evict(tx: &Transaction, evicted_through: i64, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
     let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
+    // The views do not skip evicted requests, they leave them out; starting past them reads none.
     let through: Option<i64> = tx
-        .prepare_cached("SELECT id FROM requests ORDER BY id LIMIT 1 OFFSET ?1")?
-        .query_row([offset], |row| row.get(0))
+        .prepare_cached("SELECT id FROM requests WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")?
+        .query_row([evicted_through, offset], |row| row.get(0))
         .optional()?;
-    let Some(through) = through else {
-        return Ok(None);
-    };
-    tx.prepare_cached("DELETE FROM payloads WHERE id <= ?1")?
-        .execute([through])?;
-    let evicted = tx
-        .prepare_cached("DELETE FROM requests WHERE id <= ?1")?
-        .execute([through])?;
-    Ok(Some((through, u64::try_from(evicted).unwrap_or(0))))
+    Ok(through.map(|through| (through, count)))
 }

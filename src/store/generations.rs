@@ -1,0 +1,429 @@
+//! Where rows live: generations of tables, so that retention frees old requests by dropping whole tables.
+//!
+//! Requests are stored in numbered pairs of tables, `requests_N` (summaries and their indexes) and `payloads_N`
+//! (headers, findings and body), each pair holding a run of consecutive ids. The writer inserts into the newest
+//! pair and starts a new one when that holds a set share of `--keep`. Retention is two steps: an eviction hides
+//! the oldest requests at once, exactly, by raising the `evicted_through` counter, which the views leave out;
+//! the pair holding them is dropped as a whole once every one of its requests is hidden. Deleting requests one
+//! by one cost more than inserting them (every index entry is sought and removed, and each batch rewrote the
+//! first pages of every B-tree), while dropping a table frees its pages in one pass.
+//!
+//! Readers see two views over every pair: `requests` (the summaries) and `captures` (summaries joined with their
+//! payloads). SQLite merges the pairs' index walks in id order, so the list's queries read as over one table.
+
+use rusqlite::{Connection, Transaction};
+
+/// Most requests in one generation. Dropping a generation reads its pages once; bounded, that stays a few
+/// milliseconds of one batch.
+const LARGEST: u64 = 32 * 1024;
+
+/// How many generations `--keep` is spread over: the store holds at most about one more than that many requests'
+/// share over its limit until the oldest is dropped.
+const SHARES: u64 = 4;
+
+/// The columns of a summary row, as every generation's `requests_N` declares them.
+const REQUEST_COLUMNS: &str = "
+        id              INTEGER PRIMARY KEY,
+        received_at     INTEGER NOT NULL,
+        method          TEXT    NOT NULL,
+        path            TEXT    NOT NULL,
+        query           TEXT    NOT NULL,
+        content_type    TEXT,
+        body_size       INTEGER NOT NULL,
+        body_kind       TEXT    NOT NULL,
+        envelope        TEXT,
+        valid           INTEGER,
+        event           TEXT,
+        error_count     INTEGER NOT NULL,
+        warning_count   INTEGER NOT NULL,
+        idempotency_key BLOB,
+        duplicate_of    INTEGER,
+        remote_addr     TEXT    NOT NULL";
+
+/// What the views compare ids with, to leave out requests retention has evicted. The unary `+` before the id keeps
+/// that comparison a filter, never the bound of an id range: given two lower bounds on the id, SQLite walks from
+/// one of them, and from this one a query with a later bound of its own (start-up's reload of waiting keys, the
+/// live stream's catching up) read every request of a large store (170 ms at a million). Queries that read ids
+/// upwards state their own bound.
+const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
+
+/// One generation: its number and the ids stored in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Generation {
+    number: u64,
+    /// No id below this is stored in it; `None` while it is empty.
+    first_id: Option<i64>,
+    /// Every id stored in it is below this; `None` for the newest, which is still filling, and for an older one
+    /// left empty.
+    end: Option<i64>,
+}
+
+/// The generations in the database, oldest first, as the writer holds them between batches.
+#[derive(Debug, Clone)]
+pub(super) struct Generations {
+    list: Vec<Generation>,
+    /// How many ids a generation takes before the next one starts; `None` when nothing is evicted.
+    size: Option<u64>,
+    /// The newest generation's insert statements.
+    insert_request: String,
+    insert_payload: String,
+}
+
+impl Generations {
+    /// Finds the generations in the database. `keep` sizes the ones started from now on.
+    pub(super) fn load(conn: &Connection, keep: Option<u64>) -> rusqlite::Result<Generations> {
+        let mut numbers = Vec::new();
+        let mut statement =
+            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?;
+        for name in statement.query_map([], |row| row.get::<_, String>(0))? {
+            if let Some(number) = name?.strip_prefix("requests_").and_then(|n| n.parse::<u64>().ok()) {
+                numbers.push(number);
+            }
+        }
+        numbers.sort_unstable();
+        let mut list = Vec::with_capacity(numbers.len());
+        for number in numbers {
+            // Two subqueries: SQLite finds a lone min() or max() at one end of the table, but reads the whole
+            // table for both in one query (70 ms at a million requests).
+            let (first_id, last_id): (Option<i64>, Option<i64>) = conn.query_row(
+                &format!("SELECT (SELECT min(id) FROM requests_{number}), (SELECT max(id) FROM requests_{number})"),
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let end = last_id.map(|last| last.saturating_add(1));
+            list.push(Generation { number, first_id, end });
+        }
+        if let Some(newest) = list.last_mut() {
+            newest.end = None;
+        }
+        let newest = list.last().map_or(0, |generation| generation.number);
+        Ok(Generations {
+            list,
+            size: keep.map(|keep| (keep / SHARES).clamp(1, LARGEST)),
+            insert_request: insert_request_sql(newest),
+            insert_payload: insert_payload_sql(newest),
+        })
+    }
+
+    /// The statement that inserts a summary into the newest generation.
+    pub(super) fn insert_request(&self) -> &str {
+        &self.insert_request
+    }
+
+    /// The statement that inserts a payload into the newest generation.
+    pub(super) fn insert_payload(&self) -> &str {
+        &self.insert_payload
+    }
+
+    /// Starts a new generation before request `id` is inserted, when there is none yet or the newest is full.
+    pub(super) fn make_room(&mut self, tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+        let full = match (self.list.last(), self.size) {
+            (None, _) => true,
+            (Some(newest), Some(size)) => newest
+                .first_id
+                .is_some_and(|first| u64::try_from(id.saturating_sub(first)).unwrap_or(0) >= size),
+            (Some(_), None) => false,
+        };
+        if full {
+            if let Some(newest) = self.list.last_mut() {
+                newest.end = Some(id);
+            }
+            self.start(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Notes that request `id` went into the newest generation.
+    pub(super) fn inserted(&mut self, id: i64) {
+        if let Some(newest) = self.list.last_mut() {
+            newest.first_id.get_or_insert(id);
+        }
+    }
+
+    /// Takes one step in retiring the oldest generation once every request in it is evicted: drops its indexes,
+    /// or deletes a slice of up to `budget` ids from its tables, or, once they are empty, drops them.
+    /// Returns whether a step was taken (so more may follow).
+    ///
+    /// Dropping a generation's tables whole read all their pages in one batch: 18 ms for 25,000 requests, which
+    /// held up every sender of that batch and tripled the p99 at full load. In steps, no batch carries more
+    /// than a slice; and with its indexes gone first, a slice deletes rows in id order from two tables only.
+    pub(super) fn retire(&mut self, tx: &Transaction, evicted_through: i64, budget: u64) -> rusqlite::Result<bool> {
+        // The newest generation always stays: it is where the next request goes.
+        let [oldest, _, ..] = self.list.as_mut_slice() else {
+            return Ok(false);
+        };
+        if oldest.end.is_some_and(|end| end.saturating_sub(1) > evicted_through) {
+            return Ok(false);
+        }
+        let number = oldest.number;
+        let indexes = tx
+            .prepare_cached("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1")?
+            .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        if !indexes.is_empty() {
+            // All in one step: each change of the schema makes every connection prepare its statements again.
+            let drops: String = indexes.iter().map(|index| format!("DROP INDEX \"{index}\";")).collect();
+            tx.execute_batch(&drops)?;
+            return Ok(true);
+        }
+        match (oldest.first_id, oldest.end) {
+            (Some(first), Some(end)) if first < end => {
+                let below = first.saturating_add(i64::try_from(budget).unwrap_or(i64::MAX)).min(end);
+                tx.prepare_cached(&format!("DELETE FROM requests_{number} WHERE id < ?1"))?
+                    .execute([below])?;
+                tx.prepare_cached(&format!("DELETE FROM payloads_{number} WHERE id < ?1"))?
+                    .execute([below])?;
+                oldest.first_id = Some(below);
+            }
+            _ => {
+                self.list.remove(0);
+                drop_views(tx)?;
+                drop_tables(tx, number)?;
+                self.write_views(tx)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Deletes request `id` wherever it is stored. Returns whether it was there.
+    pub(super) fn delete(&self, tx: &Transaction, id: i64) -> rusqlite::Result<bool> {
+        let mut removed = false;
+        for generation in self.list.iter().rev() {
+            if generation.first_id.is_none_or(|first| first > id) {
+                continue;
+            }
+            let number = generation.number;
+            removed |= tx.execute(&format!("DELETE FROM requests_{number} WHERE id = ?1"), [id])? > 0;
+            tx.execute(&format!("DELETE FROM payloads_{number} WHERE id = ?1"), [id])?;
+            break;
+        }
+        Ok(removed)
+    }
+
+    /// Drops every generation and starts an empty one.
+    pub(super) fn clear(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
+        drop_views(tx)?;
+        for generation in self.list.drain(..) {
+            drop_tables(tx, generation.number)?;
+        }
+        self.start(tx)
+    }
+
+    fn start(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
+        let number = self.list.last().map_or(1, |newest| newest.number + 1);
+        tx.execute_batch(&format!(
+            "CREATE TABLE requests_{number} ({REQUEST_COLUMNS}
+             );
+             CREATE TABLE payloads_{number} (
+                 id       INTEGER PRIMARY KEY,
+                 headers  BLOB NOT NULL,
+                 findings TEXT,
+                 body     BLOB NOT NULL
+             );
+             CREATE INDEX requests_{number}_by_path     ON requests_{number} (path, id);
+             CREATE INDEX requests_{number}_by_envelope ON requests_{number} (envelope, id);
+             CREATE INDEX requests_{number}_by_event    ON requests_{number} (event, id);
+             CREATE INDEX requests_{number}_duplicates  ON requests_{number} (id) WHERE duplicate_of IS NOT NULL;
+             CREATE INDEX requests_{number}_invalid     ON requests_{number} (id) WHERE valid = 0;
+             CREATE INDEX requests_{number}_by_rare_method ON requests_{number} (method, id) WHERE method <> 'POST';"
+        ))?;
+        self.list.push(Generation {
+            number,
+            first_id: None,
+            end: None,
+        });
+        self.insert_request = insert_request_sql(number);
+        self.insert_payload = insert_payload_sql(number);
+        self.write_views(tx)
+    }
+
+    /// Rewrites the `requests` and `captures` views over the current generations. The writer also does so at
+    /// start-up, so that the views always read as this build defines them.
+    pub(super) fn write_views(&self, tx: &Transaction) -> rusqlite::Result<()> {
+        // Never so: the migrations make the first generation, and clearing starts a new one at once.
+        if self.list.is_empty() {
+            return Ok(());
+        }
+        drop_views(tx)?;
+        let summaries: Vec<String> = self
+            .list
+            .iter()
+            .rev()
+            .map(|g| format!("SELECT * FROM requests_{} WHERE +id > {EVICTED_THROUGH}", g.number))
+            .collect();
+        let captures: Vec<String> = self
+            .list
+            .iter()
+            .rev()
+            .map(|g| {
+                let n = g.number;
+                format!(
+                    "SELECT r.*, p.headers, p.findings, p.body FROM requests_{n} r JOIN payloads_{n} p ON p.id = r.id
+                     WHERE +r.id > {EVICTED_THROUGH}"
+                )
+            })
+            .collect();
+        tx.execute_batch(&format!(
+            "CREATE VIEW requests AS {};
+             CREATE VIEW captures AS {};",
+            summaries.join(" UNION ALL "),
+            captures.join(" UNION ALL ")
+        ))
+    }
+}
+
+fn drop_views(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP VIEW IF EXISTS requests; DROP VIEW IF EXISTS captures;")
+}
+
+fn drop_tables(tx: &Transaction, number: u64) -> rusqlite::Result<()> {
+    tx.execute_batch(&format!("DROP TABLE requests_{number}; DROP TABLE payloads_{number};"))
+}
+
+fn insert_request_sql(number: u64) -> String {
+    format!(
+        "INSERT INTO requests_{number} (id, received_at, method, path, query, content_type, body_size, body_kind,
+             envelope, valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+    )
+}
+
+fn insert_payload_sql(number: u64) -> String {
+    format!("INSERT INTO payloads_{number} (id, headers, findings, body) VALUES (?1, ?2, ?3, ?4)")
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+    use crate::store::schema::{Durability, open_writer, write_counter};
+
+    /// Inserts requests `ids` the way the writer does, one transaction.
+    fn insert(conn: &mut Connection, generations: &mut Generations, ids: std::ops::RangeInclusive<i64>) {
+        let tx = conn.transaction().expect("begin");
+        for id in ids {
+            generations.make_room(&tx, id).expect("room");
+            tx.execute(
+                generations.insert_request(),
+                params![
+                    id,
+                    0,
+                    "POST",
+                    "/",
+                    "",
+                    None::<String>,
+                    0,
+                    "empty",
+                    None::<String>,
+                    None::<bool>,
+                    None::<String>,
+                    0,
+                    0,
+                    None::<Vec<u8>>,
+                    None::<i64>,
+                    ""
+                ],
+            )
+            .expect("summary");
+            tx.execute(generations.insert_payload(), params![id, b"", None::<String>, b"body"])
+                .expect("payload");
+            generations.inserted(id);
+        }
+        tx.commit().expect("commit");
+    }
+
+    fn visible(conn: &Connection, view: &str) -> Vec<i64> {
+        conn.prepare(&format!("SELECT id FROM {view} ORDER BY id"))
+            .expect("view")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    }
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB '*_[0-9]*' ORDER BY name")
+            .expect("schema")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn generations_fill_in_turn_and_go_whole_once_evicted() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("generations.db");
+        let mut conn = open_writer(&path, Durability::Normal, None).expect("open");
+        // `--keep 8`: generations of two ids each.
+        let mut generations = Generations::load(&conn, Some(8)).expect("load");
+        insert(&mut conn, &mut generations, 1..=6);
+        assert_eq!(
+            tables(&conn),
+            [
+                "payloads_1",
+                "payloads_2",
+                "payloads_3",
+                "requests_1",
+                "requests_2",
+                "requests_3"
+            ]
+        );
+        assert_eq!(visible(&conn, "requests"), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(visible(&conn, "captures"), [1, 2, 3, 4, 5, 6]);
+
+        // Evicted through 3: the views leave 1 to 3 out at once; only the generation of 1 and 2 is retired, a
+        // step per batch: its indexes, its rows a slice of one id at a time, then its tables.
+        let tx = conn.transaction().expect("begin");
+        write_counter(&tx, "evicted_through", 3).expect("counter");
+        tx.commit().expect("commit");
+        assert_eq!(visible(&conn, "requests"), [4, 5, 6]);
+        let mut steps = 0;
+        loop {
+            let tx = conn.transaction().expect("begin");
+            let stepped = generations.retire(&tx, 3, 1).expect("retire");
+            tx.commit().expect("commit");
+            if !stepped {
+                break;
+            }
+            steps += 1;
+            if steps == 1 {
+                let left: i64 = conn
+                    .query_row("SELECT count(*) FROM requests_1", [], |row| row.get(0))
+                    .expect("count");
+                assert_eq!(left, 2, "indexes go first, rows after");
+            }
+        }
+        assert_eq!(steps, 1 + 2 + 1);
+        assert_eq!(visible(&conn, "requests"), [4, 5, 6]);
+        assert_eq!(visible(&conn, "captures"), [4, 5, 6]);
+        assert_eq!(tables(&conn), ["payloads_2", "payloads_3", "requests_2", "requests_3"]);
+
+        // A restart finds the same generations and goes on from them.
+        let mut reloaded = Generations::load(&conn, Some(8)).expect("reload");
+        insert(&mut conn, &mut reloaded, 7..=7);
+        assert_eq!(visible(&conn, "requests"), [4, 5, 6, 7]);
+        let tx = conn.transaction().expect("begin");
+        assert!(reloaded.delete(&tx, 5).expect("delete"));
+        assert!(!reloaded.delete(&tx, 5).expect("delete again"));
+        tx.commit().expect("commit");
+        assert_eq!(visible(&conn, "captures"), [4, 6, 7]);
+
+        let tx = conn.transaction().expect("begin");
+        reloaded.clear(&tx).expect("clear");
+        tx.commit().expect("commit");
+        assert_eq!(visible(&conn, "requests"), Vec::<i64>::new());
+        assert_eq!(tables(&conn), ["payloads_1", "requests_1"]);
+    }
+
+    #[test]
+    fn without_a_limit_one_generation_takes_everything() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open_writer(&dir.path().join("all.db"), Durability::Normal, None).expect("open");
+        let mut generations = Generations::load(&conn, None).expect("load");
+        insert(&mut conn, &mut generations, 1..=50);
+        assert_eq!(tables(&conn), ["payloads_1", "requests_1"]);
+        assert_eq!(visible(&conn, "requests").len(), 50);
+    }
+}
