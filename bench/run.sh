@@ -2,14 +2,14 @@
 # The load benchmark of hookscope: builds release, measures a bare hyper baseline and hookscope on fresh databases
 # with wrk, runs the live-stream (SSE) and the 1M-row scenarios, and prints one table. See bench/README.md.
 #
-#   bench/run.sh             everything (about 3.5 minutes on a 2-core machine)
+#   bench/run.sh             everything (about 6 minutes on a 2-core machine)
 #   bench/run.sh --quick     a smoke run: 2 s per load run, 20k rows, 100 SSE clients (about 1 minute)
 #   bench/run.sh --profile   only the profile: a short load run under perf (when hardware counters work) or
 #                            valgrind --tool=callgrind, with a symbolised build in target/profiling
 #
 # Environment overrides (defaults in brackets): DURATION [10] seconds per load run, WARMUP [1], CONNS [64],
 # FIXED_RATE [5000] offered req/s for the fixed-rate latency runs, ROWS [1000000], SSE_CLIENTS [1000],
-# SSE_RATE [1000], QUERY_REPS [21], SETTLE [3] seconds of `sync; sleep` after deleting databases, SERVER_CPU [0],
+# SSE_RATE [1000], QUERY_REPS [21], ROUNDS [3; 1 with --quick] alternating rounds of each compared pair of runs, SETTLE [3] seconds of `sync; sleep` after deleting databases, SERVER_CPU [0],
 # LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0].
 # Raw outputs (wrk, probe, server logs, results.txt, table.txt) go to bench/out/.
 
@@ -30,8 +30,9 @@ done
 
 if [[ $MODE == quick ]]; then
     DURATION=${DURATION:-2}; WARMUP=${WARMUP:-0}; ROWS=${ROWS:-20000}; SSE_CLIENTS=${SSE_CLIENTS:-100}
-    SETTLE=${SETTLE:-0.5}; QUERY_REPS=${QUERY_REPS:-5}
+    SETTLE=${SETTLE:-0.5}; QUERY_REPS=${QUERY_REPS:-5}; ROUNDS=${ROUNDS:-1}
 fi
+ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-64}
@@ -164,6 +165,31 @@ busy_percent() {
 
 json() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
+# The rounds NAME_r1 .. NAME_rN of one figure, as NAME: the round of median throughput, with the median p99 of all
+# rounds, and every round's figures listed. One run of each side swung by 10 % on this shared machine; alternating
+# the sides and taking medians keeps one slow moment from deciding a ratio.
+combine_rounds() {
+    local name=$1 median
+    median=$(python3 - "$OUT" "$name" "$ROUNDS" <<'PY'
+import json, os, sys
+out, name, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = [json.load(open(os.path.join(out, f"{name}_r{n}.json"))) for n in range(1, rounds + 1)]
+order = sorted(range(rounds), key=lambda n: runs[n]["rps"])
+middle = order[rounds // 2]
+combined = dict(runs[middle])
+combined["p99_us"] = sorted(run["p99_us"] for run in runs)[rounds // 2]
+combined["rounds_rps"] = [run["rps"] for run in runs]
+combined["rounds_p99_us"] = [run["p99_us"] for run in runs]
+json.dump(combined, open(os.path.join(out, f"{name}.json"), "w"))
+print(middle + 1)
+PY
+)
+    put "cpu_server_$name" "$(grep "^cpu_server_${name}_r$median=" "$RESULTS" | cut -d= -f2)"
+    put "cpu_load_$name" "$(grep "^cpu_load_${name}_r$median=" "$RESULTS" | cut -d= -f2)"
+    log "  $name over $ROUNDS rounds: median $(json "$OUT/$name.json" rps) req/s (round $median)," \
+        "median p99 $(json "$OUT/$name.json" p99_us) us"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Build
 
@@ -254,27 +280,45 @@ log "hookscope's default durability is --sync $DEFAULT_SYNC; server on CPU $SERV
 PACED=$(python3 -c "print(round($FIXED_RATE / $CONNS, 3))")
 
 # ---------------------------------------------------------------------------------------------------------------
-# 1, 2: the bare baseline, then hookscope at both durability levels, each on a fresh database.
-
-log "baseline: bare hyper server"
-start_server baseline "$BL_PORT" / "$EXAMPLES/baseline" "127.0.0.1:$BL_PORT"
-wrk_run baseline_max "$BL_PORT"
-wrk_run baseline_fixed "$BL_PORT" "$PACED"
-put baseline_hwm_mb "$(hwm_mb "$SERVER_PID")"
-stop_server
+# 1, 2: the bare baseline and hookscope at its default durability, alternating for ROUNDS rounds (their medians are
+# compared), then hookscope at the other durability level; each hookscope run on a fresh database.
 
 DB="$DB_DIR/hookscope.db"
-for sync_level in "$DEFAULT_SYNC" "$OTHER_SYNC"; do
-    log "hookscope --sync $sync_level: throughput"
-    fresh_db "$DB"
-    start_server "hs_$sync_level" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
-        --sync "$sync_level"
-    sleep 1
-    put "idle_rss_mb_$sync_level" "$(rss_mb "$SERVER_PID")"
-    wrk_run "hs_${sync_level}_max" "$HS_PORT"
-    put "peak_rss_mb_$sync_level" "$(hwm_mb "$SERVER_PID")"
+peak_default=0
+for round in $(seq "$ROUNDS"); do
+    log "round $round of $ROUNDS: baseline (bare hyper server), then hookscope --sync $DEFAULT_SYNC, at full load"
+    start_server baseline "$BL_PORT" / "$EXAMPLES/baseline" "127.0.0.1:$BL_PORT"
+    wrk_run "baseline_max_r$round" "$BL_PORT"
+    if (( round == 1 )); then
+        wrk_run baseline_fixed "$BL_PORT" "$PACED"
+    fi
+    put baseline_hwm_mb "$(hwm_mb "$SERVER_PID")"
     stop_server
 
+    fresh_db "$DB"
+    start_server "hs_$DEFAULT_SYNC" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
+        --sync "$DEFAULT_SYNC"
+    sleep 1
+    put "idle_rss_mb_$DEFAULT_SYNC" "$(rss_mb "$SERVER_PID")"
+    wrk_run "hs_${DEFAULT_SYNC}_max_r$round" "$HS_PORT"
+    peak_default=$(awk -v a="$peak_default" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}')
+    stop_server
+done
+combine_rounds baseline_max
+combine_rounds "hs_${DEFAULT_SYNC}_max"
+put "peak_rss_mb_$DEFAULT_SYNC" "$peak_default"
+
+log "hookscope --sync $OTHER_SYNC: throughput"
+fresh_db "$DB"
+start_server "hs_$OTHER_SYNC" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
+    --sync "$OTHER_SYNC"
+sleep 1
+put "idle_rss_mb_$OTHER_SYNC" "$(rss_mb "$SERVER_PID")"
+wrk_run "hs_${OTHER_SYNC}_max" "$HS_PORT"
+put "peak_rss_mb_$OTHER_SYNC" "$(hwm_mb "$SERVER_PID")"
+stop_server
+
+for sync_level in "$DEFAULT_SYNC" "$OTHER_SYNC"; do
     log "hookscope --sync $sync_level: fixed rate, $FIXED_RATE req/s offered"
     fresh_db "$DB"
     start_server "hs_$sync_level" "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" \
@@ -327,12 +371,6 @@ fi
 
 # ---------------------------------------------------------------------------------------------------------------
 # 4: the scale of the store.
-
-log "store scale: empty-store reference with --keep 0"
-fresh_db "$DB"
-start_server hs_keep0 "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" --keep 0
-wrk_run hs_empty_keep0_max "$HS_PORT"
-stop_server
 
 BIG="$DB_DIR/big.db"
 log "store scale: filling $ROWS rows with examples/fill_store"
@@ -419,10 +457,27 @@ print(f"dup_keys={total}")
 print(f"dup_lookup_us={per_lookup:.1f}")
 PY
 
-log "store scale: capture throughput on $ROWS stored rows"
-wrk_run hs_big_max "$HS_PORT"
-put peak_rss_mb_big "$(hwm_mb "$SERVER_PID")"
 stop_server
+
+# Capture on the big store against an empty one, both --keep 0, alternating for ROUNDS rounds. Each round adds its
+# captures to the big store, so later rounds run on a few hundred thousand rows more.
+peak_big=0
+for round in $(seq "$ROUNDS"); do
+    log "store scale, round $round of $ROUNDS: capture on an empty store, then on the $ROWS-row store (--keep 0)"
+    fresh_db "$DB"
+    start_server hs_keep0 "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" --keep 0
+    wrk_run "hs_empty_keep0_max_r$round" "$HS_PORT"
+    stop_server
+    sync
+    sleep "$SETTLE"
+    start_server hs_big "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$BIG" --keep 0
+    wrk_run "hs_big_max_r$round" "$HS_PORT"
+    peak_big=$(awk -v a="$peak_big" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}')
+    stop_server
+done
+combine_rounds hs_empty_keep0_max
+combine_rounds hs_big_max
+put peak_rss_mb_big "$peak_big"
 rm -f "$BIG" "$BIG-wal" "$BIG-shm" "$DB" "$DB-wal" "$DB-shm"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -564,6 +619,13 @@ runs = [("baseline_max", "baseline, full load"), ("baseline_fixed", "baseline, f
 for key, label in runs:
     if f"cpu_server_{key}" in results:
         print(f"  {label:45} {results[f'cpu_server_{key}']:>4} % / {results[f'cpu_load_{key}']:>4} %")
+rounds = [(name, load(name)) for name in ("baseline_max", f"hs_{default}_max", "hs_empty_keep0_max", "hs_big_max")]
+rounds = [(name, run) for name, run in rounds if run and len(run.get("rounds_rps", [])) > 1]
+if rounds:
+    print("Rounds (req/s, p99 ms; the table shows the median of each, the rounds alternating between compared runs):")
+    for name, run in rounds:
+        figures = ", ".join(f"{rps:,.0f} ({p99 / 1000:.2f})" for rps, p99 in zip(run["rounds_rps"], run["rounds_p99_us"]))
+        print(f"  {name:45} {figures}")
 hold = load("sse_hold")
 if hold:
     print(f"  SSE clients received {hold['events']:,} events ({hold['mbytes']:,.0f} MB) during that run")
