@@ -1,25 +1,35 @@
-//! Where rows live: generations of tables, so that retention frees old requests by dropping whole tables.
+//! Where rows live: generations of tables, so that retention frees old requests without deleting them one by one
+//! from every index.
 //!
 //! Requests are stored in numbered pairs of tables, `requests_N` (summaries and their indexes) and `payloads_N`
 //! (headers, findings and body), each pair holding a run of consecutive ids. The writer inserts into the newest
 //! pair and starts a new one when that holds a set share of `--keep`. Retention is two steps: an eviction hides
 //! the oldest requests at once, exactly, by raising the `evicted_through` counter, which the views leave out;
-//! the pair holding them is dropped as a whole once every one of its requests is hidden. Deleting requests one
-//! by one cost more than inserting them (every index entry is sought and removed, and each batch rewrote the
-//! first pages of every B-tree), while dropping a table frees its pages in one pass.
+//! once every request of the oldest pair is hidden, the pair is retired a step per batch: it leaves the views and
+//! loses its indexes, its rows are deleted in slices of ids, and its empty tables are dropped. Deleting evicted
+//! requests with their index entries cost more than inserting them (every entry sought and removed, and each
+//! batch rewrote the first pages of every B-tree).
 //!
-//! Readers see two views over every pair: `requests` (the summaries) and `captures` (summaries joined with their
-//! payloads). SQLite merges the pairs' index walks in id order, so the list's queries read as over one table.
+//! Readers see two views over the pairs not yet retiring: `requests` (the summaries) and `captures` (summaries
+//! joined with their payloads). SQLite merges the pairs' index walks in id order, so the list's queries read as
+//! over one table.
 
 use rusqlite::{Connection, Transaction};
 
-/// Most requests in one generation. Dropping a generation reads its pages once; bounded, that stays a few
-/// milliseconds of one batch.
+/// Most ids in one generation, so that a very large `--keep` still retires space in reasonable steps.
 const LARGEST: u64 = 32 * 1024;
 
-/// How many generations `--keep` is spread over: the store holds at most about one more than that many requests'
-/// share over its limit until the oldest is dropped.
+/// Fewest ids in one generation. Retiring one takes a few batches whatever its size; generations much smaller than
+/// a batch would be started faster than they are retired.
+const SMALLEST: u64 = 4 * 1024;
+
+/// How many generations `--keep` is spread over: the store holds about one generation more than `--keep` until
+/// the oldest is retired.
 const SHARES: u64 = 4;
+
+/// Most generations at once. Should retirement fall behind, the newest grows past its size rather than another
+/// pair being started: each pair is one more walk merged into every read, and SQLite allows 500 in a view.
+const MOST: usize = SHARES as usize + 3;
 
 /// The columns of a summary row, as every generation's `requests_N` declares them.
 const REQUEST_COLUMNS: &str = "
@@ -56,13 +66,17 @@ struct Generation {
     /// Every id stored in it is below this; `None` for the newest, which is still filling, and for an older one
     /// left empty.
     end: Option<i64>,
+    /// Every request in it is evicted: it is left out of the views and being retired.
+    retiring: bool,
+    /// Its indexes are still there (retirement drops them first).
+    indexed: bool,
 }
 
 /// The generations in the database, oldest first, as the writer holds them between batches.
 #[derive(Debug, Clone)]
 pub(super) struct Generations {
     list: Vec<Generation>,
-    /// How many ids a generation takes before the next one starts; `None` when nothing is evicted.
+    /// How many ids a generation takes before the next one starts; `None` without `--keep`.
     size: Option<u64>,
     /// The newest generation's insert statements.
     insert_request: String,
@@ -70,8 +84,9 @@ pub(super) struct Generations {
 }
 
 impl Generations {
-    /// Finds the generations in the database. `keep` sizes the ones started from now on.
-    pub(super) fn load(conn: &Connection, keep: Option<u64>) -> rusqlite::Result<Generations> {
+    /// Finds the generations in the database. `keep` sizes the ones started from now on; those older than the
+    /// newest whose requests are all evicted (up to `evicted_through`) are being retired.
+    pub(super) fn load(conn: &Connection, keep: Option<u64>, evicted_through: i64) -> rusqlite::Result<Generations> {
         let mut numbers = Vec::new();
         let mut statement =
             conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?;
@@ -91,18 +106,42 @@ impl Generations {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let end = last_id.map(|last| last.saturating_add(1));
-            list.push(Generation { number, first_id, end });
+            let indexes: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1",
+                [format!("requests_{number}")],
+                |row| row.get(0),
+            )?;
+            list.push(Generation {
+                number,
+                first_id,
+                end,
+                retiring: false,
+                indexed: indexes > 0,
+            });
         }
         if let Some(newest) = list.last_mut() {
             newest.end = None;
         }
+        let older = list.len().saturating_sub(1);
+        for generation in &mut list[..older] {
+            generation.retiring = generation
+                .end
+                .is_none_or(|end| end.saturating_sub(1) <= evicted_through);
+        }
         let newest = list.last().map_or(0, |generation| generation.number);
         Ok(Generations {
             list,
-            size: keep.map(|keep| (keep / SHARES).clamp(1, LARGEST)),
+            size: keep.map(|keep| (keep / SHARES).clamp(SMALLEST, LARGEST)),
             insert_request: insert_request_sql(newest),
             insert_payload: insert_payload_sql(newest),
         })
+    }
+
+    /// The same generations, started every `size` ids from now on.
+    #[cfg(test)]
+    pub(super) fn sized(mut self, size: u64) -> Generations {
+        self.size = Some(size);
+        self
     }
 
     /// The statement that inserts a summary into the newest generation.
@@ -115,10 +154,12 @@ impl Generations {
         &self.insert_payload
     }
 
-    /// Starts a new generation before request `id` is inserted, when there is none yet or the newest is full.
+    /// Starts a new generation before request `id` is inserted, when there is none yet or the newest is full
+    /// (and there are not too many already).
     pub(super) fn make_room(&mut self, tx: &Transaction, id: i64) -> rusqlite::Result<()> {
         let full = match (self.list.last(), self.size) {
             (None, _) => true,
+            (Some(_), _) if self.list.len() >= MOST => false,
             (Some(newest), Some(size)) => newest
                 .first_id
                 .is_some_and(|first| u64::try_from(id.saturating_sub(first)).unwrap_or(0) >= size),
@@ -140,49 +181,66 @@ impl Generations {
         }
     }
 
-    /// Takes one step in retiring the oldest generation once every request in it is evicted: drops its indexes,
-    /// or deletes a slice of up to `budget` ids from its tables, or, once they are empty, drops them.
-    /// Returns whether a step was taken (so more may follow).
+    /// Goes on retiring the oldest generation once every request in it is evicted: the first time, it leaves the
+    /// views and loses its indexes (one change of the schema: each makes every connection prepare its statements
+    /// again); then a slice of up to `budget` ids is deleted from its tables; once they are empty, they are
+    /// dropped. Returns whether more is left to retire.
     ///
     /// Dropping a generation's tables whole read all their pages in one batch: 18 ms for 25,000 requests, which
-    /// held up every sender of that batch and tripled the p99 at full load. In steps, no batch carries more
-    /// than a slice; and with its indexes gone first, a slice deletes rows in id order from two tables only.
+    /// held up every sender of that batch and tripled the p99 at full load. In slices no batch carries much, and
+    /// with its indexes gone first, a slice deletes rows in id order from two tables only.
     pub(super) fn retire(&mut self, tx: &Transaction, evicted_through: i64, budget: u64) -> rusqlite::Result<bool> {
-        // The newest generation always stays: it is where the next request goes.
-        let [oldest, _, ..] = self.list.as_mut_slice() else {
+        if !self.retirable(evicted_through) {
+            return Ok(false);
+        }
+        let [oldest, ..] = self.list.as_mut_slice() else {
             return Ok(false);
         };
-        if oldest.end.is_some_and(|end| end.saturating_sub(1) > evicted_through) {
-            return Ok(false);
-        }
         let number = oldest.number;
-        let indexes = tx
-            .prepare_cached("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1")?
-            .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        if !indexes.is_empty() {
-            // All in one step: each change of the schema makes every connection prepare its statements again.
+        let leaves_views = !oldest.retiring;
+        oldest.retiring = true;
+        if oldest.indexed {
+            oldest.indexed = false;
+            let indexes = tx
+                .prepare_cached("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1")?
+                .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             let drops: String = indexes.iter().map(|index| format!("DROP INDEX \"{index}\";")).collect();
             tx.execute_batch(&drops)?;
-            return Ok(true);
         }
-        match (oldest.first_id, oldest.end) {
-            (Some(first), Some(end)) if first < end => {
-                let below = first.saturating_add(i64::try_from(budget).unwrap_or(i64::MAX)).min(end);
-                tx.prepare_cached(&format!("DELETE FROM requests_{number} WHERE id < ?1"))?
-                    .execute([below])?;
-                tx.prepare_cached(&format!("DELETE FROM payloads_{number} WHERE id < ?1"))?
-                    .execute([below])?;
-                oldest.first_id = Some(below);
-            }
-            _ => {
-                self.list.remove(0);
-                drop_views(tx)?;
-                drop_tables(tx, number)?;
-                self.write_views(tx)?;
+        if leaves_views {
+            // Left in, it would be read to its end by every walk that finds too few rows elsewhere.
+            self.write_views(tx)?;
+        }
+        let [oldest, ..] = self.list.as_mut_slice() else {
+            return Ok(false);
+        };
+        if let (Some(first), Some(end)) = (oldest.first_id, oldest.end)
+            && first < end
+        {
+            let below = first.saturating_add(i64::try_from(budget).unwrap_or(i64::MAX)).min(end);
+            tx.prepare_cached(&format!("DELETE FROM requests_{number} WHERE id < ?1"))?
+                .execute([below])?;
+            tx.prepare_cached(&format!("DELETE FROM payloads_{number} WHERE id < ?1"))?
+                .execute([below])?;
+            oldest.first_id = Some(below);
+            if below < end {
+                return Ok(true);
             }
         }
-        Ok(true)
+        // Empty now: dropping the tables reads a page each.
+        self.list.remove(0);
+        drop_tables(tx, number)?;
+        Ok(self.retirable(evicted_through))
+    }
+
+    /// Whether the oldest generation can be retired: it is not the newest (where the next request goes), and all
+    /// of it is evicted.
+    fn retirable(&self, evicted_through: i64) -> bool {
+        match self.list.as_slice() {
+            [oldest, _, ..] => oldest.end.is_none_or(|end| end.saturating_sub(1) <= evicted_through),
+            _ => false,
+        }
     }
 
     /// Deletes request `id` wherever it is stored. Returns whether it was there.
@@ -231,14 +289,16 @@ impl Generations {
             number,
             first_id: None,
             end: None,
+            retiring: false,
+            indexed: true,
         });
         self.insert_request = insert_request_sql(number);
         self.insert_payload = insert_payload_sql(number);
         self.write_views(tx)
     }
 
-    /// Rewrites the `requests` and `captures` views over the current generations. The writer also does so at
-    /// start-up, so that the views always read as this build defines them.
+    /// Rewrites the `requests` and `captures` views over the generations not being retired. The writer also does
+    /// so at start-up, so that the views always read as this build defines them.
     pub(super) fn write_views(&self, tx: &Transaction) -> rusqlite::Result<()> {
         // Never so: the migrations make the first generation, and clearing starts a new one at once.
         if self.list.is_empty() {
@@ -249,12 +309,14 @@ impl Generations {
             .list
             .iter()
             .rev()
+            .filter(|g| !g.retiring)
             .map(|g| format!("SELECT * FROM requests_{} WHERE +id > {EVICTED_THROUGH}", g.number))
             .collect();
         let captures: Vec<String> = self
             .list
             .iter()
             .rev()
+            .filter(|g| !g.retiring)
             .map(|g| {
                 let n = g.number;
                 format!(
@@ -356,8 +418,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("generations.db");
         let mut conn = open_writer(&path, Durability::Normal, None).expect("open");
-        // `--keep 8`: generations of two ids each.
-        let mut generations = Generations::load(&conn, Some(8)).expect("load");
+        // Generations of two ids each.
+        let mut generations = Generations::load(&conn, Some(8), 0).expect("load").sized(2);
         insert(&mut conn, &mut generations, 1..=6);
         assert_eq!(
             tables(&conn),
@@ -374,34 +436,37 @@ mod tests {
         assert_eq!(visible(&conn, "captures"), [1, 2, 3, 4, 5, 6]);
 
         // Evicted through 3: the views leave 1 to 3 out at once; only the generation of 1 and 2 is retired, a
-        // step per batch: its indexes, its rows a slice of one id at a time, then its tables.
+        // slice of one id a batch. The first step also takes it out of the views and drops its indexes; the last
+        // drops its tables.
         let tx = conn.transaction().expect("begin");
         write_counter(&tx, "evicted_through", 3).expect("counter");
         tx.commit().expect("commit");
         assert_eq!(visible(&conn, "requests"), [4, 5, 6]);
-        let mut steps = 0;
-        loop {
-            let tx = conn.transaction().expect("begin");
-            let stepped = generations.retire(&tx, 3, 1).expect("retire");
-            tx.commit().expect("commit");
-            if !stepped {
-                break;
-            }
-            steps += 1;
-            if steps == 1 {
-                let left: i64 = conn
-                    .query_row("SELECT count(*) FROM requests_1", [], |row| row.get(0))
-                    .expect("count");
-                assert_eq!(left, 2, "indexes go first, rows after");
-            }
-        }
-        assert_eq!(steps, 1 + 2 + 1);
+        let tx = conn.transaction().expect("begin");
+        assert!(generations.retire(&tx, 3, 1).expect("first step"), "one id is left");
+        tx.commit().expect("commit");
+        let (rows, indexes, in_views): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM requests_1),
+                        (SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'requests_1'),
+                        (SELECT count(*) FROM sqlite_schema WHERE type = 'view' AND sql LIKE '%requests_1 %')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("state");
+        assert_eq!((rows, indexes, in_views), (1, 0, 0));
+        let tx = conn.transaction().expect("begin");
+        assert!(
+            !generations.retire(&tx, 3, 1).expect("last step"),
+            "the next generation is not all evicted"
+        );
+        tx.commit().expect("commit");
         assert_eq!(visible(&conn, "requests"), [4, 5, 6]);
         assert_eq!(visible(&conn, "captures"), [4, 5, 6]);
         assert_eq!(tables(&conn), ["payloads_2", "payloads_3", "requests_2", "requests_3"]);
 
         // A restart finds the same generations and goes on from them.
-        let mut reloaded = Generations::load(&conn, Some(8)).expect("reload");
+        let mut reloaded = Generations::load(&conn, Some(8), 3).expect("reload").sized(2);
         insert(&mut conn, &mut reloaded, 7..=7);
         assert_eq!(visible(&conn, "requests"), [4, 5, 6, 7]);
         let tx = conn.transaction().expect("begin");
@@ -418,10 +483,21 @@ mod tests {
     }
 
     #[test]
+    fn generations_stop_multiplying_when_retirement_falls_behind() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open_writer(&dir.path().join("many.db"), Durability::Normal, None).expect("open");
+        // One id a generation and nothing retired: past the most, the newest takes the rest.
+        let mut generations = Generations::load(&conn, Some(4), 0).expect("load").sized(1);
+        insert(&mut conn, &mut generations, 1..=40);
+        assert_eq!(tables(&conn).len(), 2 * MOST);
+        assert_eq!(visible(&conn, "requests"), (1..=40).collect::<Vec<i64>>());
+    }
+
+    #[test]
     fn without_a_limit_one_generation_takes_everything() {
         let dir = tempfile::tempdir().expect("dir");
         let mut conn = open_writer(&dir.path().join("all.db"), Durability::Normal, None).expect("open");
-        let mut generations = Generations::load(&conn, None).expect("load");
+        let mut generations = Generations::load(&conn, None, 0).expect("load");
         insert(&mut conn, &mut generations, 1..=50);
         assert_eq!(tables(&conn), ["payloads_1", "requests_1"]);
         assert_eq!(visible(&conn, "requests").len(), 50);

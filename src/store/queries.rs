@@ -324,7 +324,7 @@ mod tests {
             [],
         )
         .expect("row");
-        let mut generations = Generations::load(&conn, Some(4)).expect("generations");
+        let mut generations = Generations::load(&conn, Some(4), 0).expect("generations").sized(1);
         let tx = conn.transaction().expect("begin");
         generations.make_room(&tx, 2).expect("second generation");
         tx.commit().expect("commit");

@@ -24,9 +24,10 @@ const IDLE_GAP: Duration = Duration::from_millis(20);
 /// own while nothing else waits (see [`Writer::run`]). At full load a batch evicts about as many as it inserts.
 const EVICT_MAX: u64 = 1024;
 
-/// How many ids of an evicted generation one batch retires, per request it inserts, at least and at most (the
+/// How many ids of an evicted generation one batch retires, per command it carries, at least and at most (the
 /// most after the writer was idle). At full load a generation is retired in about half the time the next takes
-/// to be evicted, a slice in every batch so that none carries much of it.
+/// to be evicted, a slice in every batch so that none carries much of it. An idle store retires what is left when
+/// requests come again.
 const RETIRE_PER_INSERT: u64 = 2;
 const RETIRE_MIN: u64 = 64;
 const RETIRE_IDLE: u64 = 1024;
@@ -78,6 +79,8 @@ pub(super) struct Writer {
     /// The last batch evicted a slice and left the store still over `--keep`: the writer goes on trimming while
     /// it has nothing else to do.
     trimming: bool,
+    /// An evicted generation is left to retire (see `generations.rs`).
+    retiring: bool,
     /// Transactions committed and commands they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     commands: u64,
@@ -94,7 +97,7 @@ impl Writer {
         let stored = read_counter(&conn, "stored")?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
         let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
-        let generations = Generations::load(&conn, keep)?;
+        let generations = Generations::load(&conn, keep, evicted_through)?;
         let tx = conn.transaction()?;
         generations.write_views(&tx)?;
         tx.commit()?;
@@ -122,6 +125,7 @@ impl Writer {
             generations,
             checkpoints,
             trimming: false,
+            retiring: false,
             commits: 0,
             commands: 0,
         })
@@ -180,8 +184,9 @@ impl Writer {
                 self.deliver(changes, answers);
             }
             Err(error) => {
-                // Trimming resumes with the next batch that commits, not in a loop of failing ones.
-                self.trimming = false;
+                // Trimming resumes with the next batch that commits, not in a loop of failing ones. But one batch of
+                // retirement alone may commit where requests did not: a store at its size limit frees pages so.
+                self.trimming = !batch.is_empty() && self.retiring;
                 let error = StoreError::from(error);
                 tracing::error!(%error, "a write batch failed; nothing in it was stored");
                 for command in batch.drain(..) {
@@ -228,6 +233,15 @@ impl Writer {
         let mut removed_any = false;
         let mut keys = BatchKeys::default();
         let mut generations = self.generations.clone();
+        // Retirement goes first, so that a store at its size limit frees pages before the inserts need them. Under
+        // load each batch retires a little, in proportion to what it carries; batches of their own would hold up
+        // the next senders. An idle writer takes larger steps.
+        let retire_budget = if idle {
+            RETIRE_IDLE
+        } else {
+            (u64::try_from(batch.len()).unwrap_or(u64::MAX) * RETIRE_PER_INSERT).clamp(RETIRE_MIN, RETIRE_IDLE)
+        };
+        let retiring = generations.retire(&tx, self.evicted_through, retire_budget)?;
         let mut done = Vec::with_capacity(batch.len());
         for command in batch {
             match command {
@@ -290,14 +304,6 @@ impl Writer {
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
         }
-        // Under load each batch retires a little, in proportion to what it inserts; batches of their own would
-        // hold up the next senders. An idle writer takes larger steps.
-        let retire_budget = if idle {
-            RETIRE_IDLE
-        } else {
-            (u64::try_from(inserted).unwrap_or(u64::MAX) * RETIRE_PER_INSERT).clamp(RETIRE_MIN, RETIRE_IDLE)
-        };
-        generations.retire(&tx, evicted_through, retire_budget)?;
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
             write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
@@ -308,6 +314,7 @@ impl Writer {
         }
         tx.commit()?;
         self.trimming = trimming;
+        self.retiring = retiring;
         self.next_id = next_id;
         self.stored = stored;
         self.evicted_through = evicted_through;
