@@ -55,7 +55,7 @@ const REQUEST_COLUMNS: &str = "
 /// one of them, and from this one a query with a later bound of its own (start-up's reload of waiting keys, the
 /// live stream's catching up) read every request of a large store (170 ms at a million). Queries that read ids
 /// upwards state their own bound.
-const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
+pub(super) const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
 
 /// One generation: its number and the ids stored in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,16 +245,18 @@ impl Generations {
 
     /// Deletes request `id` wherever it is stored. Returns whether it was there.
     pub(super) fn delete(&self, tx: &Transaction, id: i64) -> rusqlite::Result<bool> {
-        let mut removed = false;
-        for generation in self.list.iter().rev() {
-            if generation.first_id.is_none_or(|first| first > id) {
-                continue;
-            }
-            let number = generation.number;
-            removed |= tx.execute(&format!("DELETE FROM requests_{number} WHERE id = ?1"), [id])? > 0;
-            tx.execute(&format!("DELETE FROM payloads_{number} WHERE id = ?1"), [id])?;
-            break;
-        }
+        // Ids grow from one generation to the next: the newest that starts at or before `id` holds it.
+        let Some(generation) = self
+            .list
+            .iter()
+            .rev()
+            .find(|g| g.first_id.is_some_and(|first| first <= id))
+        else {
+            return Ok(false);
+        };
+        let number = generation.number;
+        let removed = tx.execute(&format!("DELETE FROM requests_{number} WHERE id = ?1"), [id])? > 0;
+        tx.execute(&format!("DELETE FROM payloads_{number} WHERE id = ?1"), [id])?;
         Ok(removed)
     }
 

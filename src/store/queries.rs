@@ -8,6 +8,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
+use super::generations::EVICTED_THROUGH;
 use super::{StoreError, headers_codec};
 use crate::envelope::{BodyKind, Envelope, Finding};
 use crate::record::{Detail, Summary, format_timestamp, header_text};
@@ -207,8 +208,7 @@ pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<S
     // The views leave evicted requests out but do not skip them (see `generations.rs`): a cursor from before the
     // last eviction starts past them.
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM requests r
-         WHERE r.id > max(?1, (SELECT value FROM counters WHERE name = 'evicted_through')) ORDER BY r.id LIMIT ?2"
+        "SELECT {SUMMARY_COLUMNS} FROM requests r WHERE r.id > max(?1, {EVICTED_THROUGH}) ORDER BY r.id LIMIT ?2"
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut statement = conn.prepare_cached(&sql)?;

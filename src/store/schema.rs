@@ -130,9 +130,9 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE idempotency_keys;
     ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
 "#,
-    // Version 4 stores requests in generations of tables that retention drops whole (see `generations.rs`). The
-    // tables so far become the first generation; readers see every generation through two views, which leave out
-    // the requests retention has evicted.
+    // Version 4 stores requests in generations of tables that retention retires whole (see `generations.rs`). The
+    // tables so far become the first generation; readers see the generations through two views, which leave out
+    // the requests retention has evicted. The writer rewrites the views at every start (`Generations::write_views`).
     r#"
     ALTER TABLE requests RENAME TO requests_1;
     ALTER TABLE payloads RENAME TO payloads_1;

@@ -28,7 +28,7 @@ const EVICT_MAX: u64 = 1024;
 /// most after the writer was idle). At full load a generation is retired in about half the time the next takes
 /// to be evicted, a slice in every batch so that none carries much of it. An idle store retires what is left when
 /// requests come again.
-const RETIRE_PER_INSERT: u64 = 2;
+const RETIRE_PER_COMMAND: u64 = 2;
 const RETIRE_MIN: u64 = 64;
 const RETIRE_IDLE: u64 = 1024;
 
@@ -239,7 +239,7 @@ impl Writer {
         let retire_budget = if idle {
             RETIRE_IDLE
         } else {
-            (u64::try_from(batch.len()).unwrap_or(u64::MAX) * RETIRE_PER_INSERT).clamp(RETIRE_MIN, RETIRE_IDLE)
+            (u64::try_from(batch.len()).unwrap_or(u64::MAX) * RETIRE_PER_COMMAND).clamp(RETIRE_MIN, RETIRE_IDLE)
         };
         let retiring = generations.retire(&tx, self.evicted_through, retire_budget)?;
         let mut done = Vec::with_capacity(batch.len());
@@ -247,10 +247,9 @@ impl Writer {
             match command {
                 Command::Insert(request, _) => {
                     generations.make_room(&tx, next_id)?;
-                    let tables = &generations;
                     let outcome = insert(
                         &tx,
-                        tables,
+                        &generations,
                         next_id,
                         request,
                         &self.keys,
@@ -296,10 +295,11 @@ impl Writer {
         let mut trimming = false;
         if let Some(keep) = self.keep
             && stored > keep
-            && let Some((through, evicted)) = evict(&tx, self.evicted_through, (stored - keep).min(EVICT_MAX))?
+            && let count = (stored - keep).min(EVICT_MAX)
+            && let Some(through) = evict(&tx, self.evicted_through, count)?
         {
-            stored = stored.saturating_sub(evicted);
-            trimming = evicted > 0 && stored > keep;
+            stored -= count;
+            trimming = stored > keep;
             evicted_through = through;
             changes.push(Change::Evicted { through });
             write_counter(&tx, "evicted_through", through)?;
@@ -464,16 +464,14 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
     }
 }
 
-/// Evicts the `count` oldest requests: returns the highest id evicted and how many went, for the caller to record
-/// as `evicted_through`, from which on every reader leaves them out. Their tables are dropped once all their
-/// requests are evicted (see `generations.rs`); their keys are left for the sweep, since deleting them here would
-/// touch a random page of the key table per request.
-fn evict(tx: &Transaction, evicted_through: i64, count: u64) -> rusqlite::Result<Option<(i64, u64)>> {
+/// Evicts the `count` oldest requests still shown: returns the highest id evicted, for the caller to record as
+/// `evicted_through`, from which on every reader leaves them out (`None` if fewer are stored). Their tables are
+/// retired once all their requests are evicted (see `generations.rs`); their keys are left for the sweep, since
+/// deleting them here would touch a random page of the key table per request.
+fn evict(tx: &Transaction, evicted_through: i64, count: u64) -> rusqlite::Result<Option<i64>> {
     let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
     // The views do not skip evicted requests, they leave them out; starting past them reads none.
-    let through: Option<i64> = tx
-        .prepare_cached("SELECT id FROM requests WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")?
+    tx.prepare_cached("SELECT id FROM requests WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")?
         .query_row([evicted_through, offset], |row| row.get(0))
-        .optional()?;
-    Ok(through.map(|through| (through, count)))
+        .optional()
 }
