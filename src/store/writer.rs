@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -243,13 +243,19 @@ impl Writer {
         };
         let retiring = generations.retire(&tx, self.evicted_through, retire_budget)?;
         let mut done = Vec::with_capacity(batch.len());
+        // Taken from the statement cache once per batch, not per request; again only when a generation starts.
+        let mut statements: Option<InsertStatements> = None;
         for command in batch {
             match command {
                 Command::Insert(request, _) => {
-                    generations.make_room(&tx, next_id)?;
+                    let started = generations.make_room(&tx, next_id)?;
+                    let statements = match statements.as_mut() {
+                        Some(prepared) if !started => prepared,
+                        _ => statements.insert(InsertStatements::prepare(&tx, &generations)?),
+                    };
                     let outcome = insert(
                         &tx,
-                        &generations,
+                        statements,
                         next_id,
                         request,
                         &self.keys,
@@ -280,6 +286,8 @@ impl Writer {
                     done.push(Done::Deleted(removed));
                 }
                 Command::Clear(_) => {
+                    // The statements name tables about to be dropped.
+                    statements = None;
                     generations.clear(&tx)?;
                     tx.execute_batch("DELETE FROM idempotency_keys;")?;
                     keys.clear();
@@ -291,12 +299,16 @@ impl Writer {
                 Command::Shutdown => done.push(Done::Stopping),
             }
         }
+        drop(statements);
         let mut evicted_through = self.evicted_through;
         let mut trimming = false;
+        // Eviction raises `evicted_through`, from which on every reader leaves the oldest requests out. Their tables
+        // are retired once all their requests are evicted (see `generations.rs`); their keys are left for the sweep,
+        // since deleting them here would touch a random page of the key table per request.
         if let Some(keep) = self.keep
             && stored > keep
             && let count = (stored - keep).min(EVICT_MAX)
-            && let Some(through) = evict(&tx, self.evicted_through, count)?
+            && let Some(through) = generations.nth_after(&tx, self.evicted_through, count)?
         {
             stored -= count;
             trimming = stored > keep;
@@ -380,11 +392,26 @@ fn start_deliveries(feed: &broadcast::Sender<Changes>) -> Option<mpsc::Unbounded
     Some(sender)
 }
 
+/// The statements that insert a request into the newest generation, held for a batch.
+struct InsertStatements<'tx> {
+    request: CachedStatement<'tx>,
+    payload: CachedStatement<'tx>,
+}
+
+impl<'tx> InsertStatements<'tx> {
+    fn prepare(tx: &'tx Transaction, generations: &Generations) -> rusqlite::Result<InsertStatements<'tx>> {
+        Ok(InsertStatements {
+            request: tx.prepare_cached(generations.insert_request())?,
+            payload: tx.prepare_cached(generations.insert_payload())?,
+        })
+    }
+}
+
 /// Inserts one request, resolving its idempotency key against every key seen before, except keys whose first
 /// request retention has removed (`evicted_through`).
 fn insert(
     tx: &Transaction,
-    tables: &Generations,
+    statements: &mut InsertStatements,
     id: i64,
     request: &NewRequest,
     index: &KeyIndex,
@@ -397,7 +424,7 @@ fn insert(
         None => None,
     };
     let envelope = verdict.envelope.map(|envelope| envelope.as_str());
-    tx.prepare_cached(tables.insert_request())?.execute(params![
+    statements.request.execute(params![
         id,
         request.received_at_ms,
         request.method,
@@ -424,7 +451,7 @@ fn insert(
         }))
         .ok()
     };
-    tx.prepare_cached(tables.insert_payload())?.execute(params![
+    statements.payload.execute(params![
         id,
         headers_codec::encode(&request.headers),
         findings,
@@ -462,16 +489,4 @@ fn summary(request: &NewRequest, stored: Stored) -> Summary {
         idempotency_key: request.idempotency_key.as_deref().map(header_text),
         duplicate_of: stored.duplicate_of,
     }
-}
-
-/// Evicts the `count` oldest requests still shown: returns the highest id evicted, for the caller to record as
-/// `evicted_through`, from which on every reader leaves them out (`None` if fewer are stored). Their tables are
-/// retired once all their requests are evicted (see `generations.rs`); their keys are left for the sweep, since
-/// deleting them here would touch a random page of the key table per request.
-fn evict(tx: &Transaction, evicted_through: i64, count: u64) -> rusqlite::Result<Option<i64>> {
-    let offset = i64::try_from(count.saturating_sub(1)).unwrap_or(i64::MAX);
-    // The views do not skip evicted requests, they leave them out; starting past them reads none.
-    tx.prepare_cached("SELECT id FROM requests WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2")?
-        .query_row([evicted_through, offset], |row| row.get(0))
-        .optional()
 }
