@@ -10,6 +10,7 @@ mod key_filter;
 mod keys;
 mod queries;
 mod schema;
+mod waiting_keys;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,217 @@
+//! First sightings of idempotency keys waiting in memory to be merged into the key table, kept so that finding
+//! one costs a hash lookup while a merge still takes them in the table's (hash) order.
+//!
+//! The waiting keys are split into buckets of consecutive hashes (by their top bits): a merge takes whole buckets,
+//! in order, and sorts just those. A single ordered map of up to 32k keys cost a walk down a B-tree for every
+//! lookup, insert and removal, about 3 % of the server's core at full load.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+
+use foldhash::fast::RandomState;
+
+/// Buckets of consecutive hashes: about 32 keys each when the most keys wait.
+const BUCKET_BITS: u32 = 10;
+const BUCKETS: usize = 1 << BUCKET_BITS;
+
+/// A first sighting waiting in memory: the key itself, and the request that carried it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Sighting {
+    pub(super) key: Box<[u8]>,
+    pub(super) id: i64,
+}
+
+/// The waiting first sightings, one per key hash.
+pub(super) struct WaitingKeys {
+    buckets: Vec<Bucket>,
+    len: usize,
+    /// (id, hash) in the order they were remembered, to find the oldest. Entries replaced or merged since are
+    /// left in place and skipped; the front is trimmed as they reach it.
+    order: VecDeque<(i64, i64)>,
+}
+
+/// The sightings under one range of hashes. Hashed again with a per-process seed: the hashes are of keys that
+/// senders choose, and xxh3 has none.
+type Bucket = HashMap<i64, Sighting, RandomState>;
+
+/// The bucket of a hash: buckets follow the hashes' order as signed integers, which is the key table's order.
+fn bucket_of(hash: i64) -> usize {
+    let ordered = u64::from_ne_bytes(hash.to_ne_bytes()) ^ (1 << 63);
+    usize::try_from(ordered >> (64 - BUCKET_BITS)).unwrap_or(0)
+}
+
+impl WaitingKeys {
+    pub(super) fn new() -> WaitingKeys {
+        WaitingKeys {
+            buckets: (0..BUCKETS).map(|_| Bucket::default()).collect(),
+            len: 0,
+            order: VecDeque::new(),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn get(&self, hash: i64) -> Option<&Sighting> {
+        self.buckets[bucket_of(hash)].get(&hash)
+    }
+
+    /// Holds a first sighting, replacing an older one under the same hash. Sightings come in id order.
+    pub(super) fn insert(&mut self, hash: i64, sighting: Sighting) {
+        self.order.push_back((sighting.id, hash));
+        if self.buckets[bucket_of(hash)].insert(hash, sighting).is_none() {
+            self.len += 1;
+        }
+        // Replaced entries stay in `order` until they reach its front; sweep them out should they pile up.
+        if self.order.len() > 2 * self.len + 1024 {
+            let buckets = &self.buckets;
+            self.order.retain(|(id, hash)| is_waiting(buckets, *hash, *id));
+        }
+    }
+
+    /// Removes the sighting under `hash` if it is still the one of request `id`.
+    pub(super) fn remove_if(&mut self, hash: i64, id: i64) {
+        let bucket = &mut self.buckets[bucket_of(hash)];
+        if bucket.get(&hash).is_some_and(|sighting| sighting.id == id) {
+            bucket.remove(&hash);
+            self.len -= 1;
+        }
+        while let Some((id, hash)) = self.order.front().copied() {
+            if is_waiting(&self.buckets, hash, id) {
+                break;
+            }
+            self.order.pop_front();
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        for bucket in &mut self.buckets {
+            bucket.clear();
+        }
+        self.len = 0;
+        self.order.clear();
+    }
+
+    /// The sightings of whole buckets from bucket `from` on, until at least `count` are taken or the last bucket
+    /// is; in hash order. Returns them with the buckets they came from (ending at the number of buckets when the
+    /// last was taken).
+    pub(super) fn slice(&self, from: usize, count: usize) -> (Vec<(i64, &Sighting)>, Range<usize>) {
+        let mut taken = Vec::with_capacity(count);
+        let mut end = from.min(BUCKETS);
+        while end < BUCKETS && taken.len() < count {
+            taken.extend(self.buckets[end].iter().map(|(hash, sighting)| (*hash, sighting)));
+            end += 1;
+        }
+        taken.sort_unstable_by_key(|(hash, _)| *hash);
+        (taken, from.min(end)..end)
+    }
+
+    /// Whether a slice ending at `end` took the last bucket, so that the next starts over from the first.
+    pub(super) fn reached_end(end: usize) -> bool {
+        end >= BUCKETS
+    }
+
+    /// The smallest id waiting outside the buckets `merged`.
+    pub(super) fn oldest_outside(&self, merged: &Range<usize>) -> Option<i64> {
+        self.order
+            .iter()
+            .find(|(id, hash)| !merged.contains(&bucket_of(*hash)) && is_waiting(&self.buckets, *hash, *id))
+            .map(|(id, _)| *id)
+    }
+
+    /// Every waiting id; for tests.
+    #[cfg(test)]
+    pub(super) fn ids(&self) -> Vec<i64> {
+        self.buckets
+            .iter()
+            .flat_map(|bucket| bucket.values().map(|sighting| sighting.id))
+            .collect()
+    }
+}
+
+fn is_waiting(buckets: &[Bucket], hash: i64, id: i64) -> bool {
+    buckets[bucket_of(hash)]
+        .get(&hash)
+        .is_some_and(|sighting| sighting.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sighting(id: i64) -> Sighting {
+        Sighting {
+            key: format!("key-{id}").into_bytes().into_boxed_slice(),
+            id,
+        }
+    }
+
+    #[test]
+    fn buckets_follow_the_order_of_signed_hashes() {
+        let hashes = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX / 2, i64::MAX];
+        let buckets: Vec<usize> = hashes.iter().map(|hash| bucket_of(*hash)).collect();
+        assert!(buckets.windows(2).all(|pair| pair[0] <= pair[1]), "{buckets:?}");
+        assert_eq!((buckets[0], buckets[6]), (0, BUCKETS - 1));
+    }
+
+    #[test]
+    fn slices_walk_the_hashes_in_order_and_come_round_to_the_start() {
+        let mut waiting = WaitingKeys::new();
+        let hashes: Vec<i64> = (0..4000_i64)
+            .map(|n| n.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64))
+            .collect();
+        for (id, hash) in hashes.iter().enumerate() {
+            waiting.insert(*hash, sighting(i64::try_from(id).expect("id")));
+        }
+        assert_eq!(waiting.len(), hashes.len());
+        let mut seen = Vec::new();
+        let mut from = 0;
+        loop {
+            let (slice, buckets) = waiting.slice(from, 300);
+            assert!(slice.len() >= 300 || WaitingKeys::reached_end(buckets.end));
+            seen.extend(slice.iter().map(|(hash, _)| *hash));
+            if WaitingKeys::reached_end(buckets.end) {
+                break;
+            }
+            from = buckets.end;
+        }
+        let mut sorted = hashes.clone();
+        sorted.sort_unstable();
+        assert_eq!(seen, sorted, "every hash once, in order");
+    }
+
+    #[test]
+    fn the_oldest_is_the_first_remembered_still_waiting() {
+        let mut waiting = WaitingKeys::new();
+        waiting.insert(10, sighting(1));
+        waiting.insert(i64::MIN, sighting(2));
+        waiting.insert(10, sighting(3));
+        assert_eq!(waiting.len(), 2);
+        assert_eq!(waiting.oldest_outside(&(0..0)), Some(2), "1 was replaced by 3");
+        assert_eq!(waiting.oldest_outside(&(0..1)), Some(3), "2 is in the first bucket");
+        waiting.remove_if(i64::MIN, 99);
+        assert_eq!(waiting.len(), 2, "only the sighting of that id is removed");
+        waiting.remove_if(i64::MIN, 2);
+        assert_eq!((waiting.len(), waiting.oldest_outside(&(0..0))), (1, Some(3)));
+        assert_eq!(waiting.get(10).map(|sighting| sighting.id), Some(3));
+        waiting.clear();
+        assert_eq!((waiting.len(), waiting.oldest_outside(&(0..0))), (0, None));
+    }
+
+    #[test]
+    fn replaced_sightings_do_not_pile_up() {
+        let mut waiting = WaitingKeys::new();
+        for id in 0..100_000 {
+            waiting.insert(7, sighting(id));
+        }
+        assert_eq!(waiting.len(), 1);
+        assert!(waiting.order.len() <= 2 + 1024, "{}", waiting.order.len());
+        assert_eq!(waiting.oldest_outside(&(0..0)), Some(99_999));
+    }
+}
