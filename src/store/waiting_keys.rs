@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use foldhash::fast::RandomState;
 
-/// Buckets of consecutive hashes: about 32 keys each when the most keys wait.
+/// Buckets of consecutive hashes: about 64 keys each when the most keys wait.
 const BUCKET_BITS: u32 = 10;
 const BUCKETS: usize = 1 << BUCKET_BITS;
 
