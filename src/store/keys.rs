@@ -28,9 +28,9 @@ use super::key_filter::{Build, BuildState, KeyFilter};
 use super::schema::{read_counter, write_counter};
 use super::waiting_keys::{Sighting, WaitingKeys};
 
-/// How many keys may wait in memory under sustained load (about 11 MB with their buckets and queue). The more wait, the more of them share a
-/// page of the key table when merged: on a store of 757k keys a commit wrote 4.0 pages of the key table with 32k
-/// waiting, 1.6 with 64k (WAL frames of runs stopped mid-load).
+/// How many keys may wait in memory under sustained load (about 11 MB with their buckets and queue). The more
+/// wait, the more of them share a page of the key table when merged: on a store of 757k keys a commit wrote 4.0
+/// pages of the key table with 32k waiting, 1.6 with 64k (WAL frames of runs stopped mid-load).
 const RECENT_CAP: usize = 64 * 1024;
 
 /// Past the cap, each batch merges this many waiting keys per request it inserted (between the two bounds below):
