@@ -68,8 +68,10 @@ impl WaitingKeys {
         if self.buckets[bucket_of(hash)].insert(hash, sighting).is_none() {
             self.len += 1;
         }
-        // Replaced entries stay in `order` until they reach its front; sweep them out should they pile up.
-        if self.order.len() > 2 * self.len + 1024 {
+        // Replaced and merged entries stay in `order` until they reach its front, which keeps it under about twice
+        // the waiting keys, since merges come round to every hash. Should replacements pile up (one key sent over
+        // and over), sweep them out: rarely, since a sweep visits every entry.
+        if self.order.len() > 4 * self.len + 4096 {
             let buckets = &self.buckets;
             self.order.retain(|(id, hash)| is_waiting(buckets, *hash, *id));
         }
@@ -211,7 +213,7 @@ mod tests {
             waiting.insert(7, sighting(id));
         }
         assert_eq!(waiting.len(), 1);
-        assert!(waiting.order.len() <= 2 + 1024, "{}", waiting.order.len());
+        assert!(waiting.order.len() <= 4 + 4096, "{}", waiting.order.len());
         assert_eq!(waiting.oldest_outside(&(0..0)), Some(99_999));
     }
 }
