@@ -195,7 +195,7 @@ impl KeyIndex {
             0
         };
         if count > 0 && recent > 0 {
-            self.merge(batch, tx, evicted_through, count)?;
+            self.merge(batch, tx, evicted_through, self.merge_from, count)?;
         }
         if evicted_through > 0 && inserted > 0 {
             batch.sweep_after = Some(sweep(
@@ -205,6 +205,25 @@ impl KeyIndex {
                 inserted * SWEEP_PER_INSERT,
             )?);
         }
+        self.record_progress(batch, tx)
+    }
+
+    /// Merges every waiting key into the table, as a clean stop does, so that the next start-up has none to
+    /// reload: up to twice the cap of requests read before the listener opens (about 130 ms at a million rows).
+    pub(super) fn merge_all(
+        &self,
+        batch: &mut BatchKeys,
+        tx: &Transaction,
+        evicted_through: i64,
+    ) -> rusqlite::Result<()> {
+        if !self.recent.is_empty() {
+            self.merge(batch, tx, evicted_through, 0, self.recent.len())?;
+        }
+        self.record_progress(batch, tx)
+    }
+
+    /// Records how far merging has come once the batch commits.
+    fn record_progress(&self, batch: &mut BatchKeys, tx: &Transaction) -> rusqlite::Result<()> {
         let merged_below = self.merged_below_after(batch);
         if merged_below != self.stored_merged_below {
             write_counter(tx, "keys_merged_below", merged_below)?;
@@ -213,15 +232,17 @@ impl KeyIndex {
         Ok(())
     }
 
-    /// Writes up to `count` waiting keys, the next ones in hash order after the last merge, into the table.
+    /// Writes at least `count` waiting keys (whole buckets), the next ones in hash order from bucket `from`, into
+    /// the table.
     fn merge(
         &self,
         batch: &mut BatchKeys,
         tx: &Transaction,
         evicted_through: i64,
+        from: usize,
         count: usize,
     ) -> rusqlite::Result<()> {
-        let (slice, buckets) = self.recent.slice(self.merge_from, count);
+        let (slice, buckets) = self.recent.slice(from, count);
         for (hash, sighting) in slice {
             // A key whose request is gone by retention is dropped instead of written.
             if sighting.id > evicted_through {
@@ -557,6 +578,31 @@ mod tests {
         assert_eq!(index.stored_merged_below, i64::MAX);
         assert_eq!(insert_batch(&mut conn, &mut index, &["key-0003"], false), [Some(4)]);
         assert!(KeyIndex::load(&conn, 0).expect("reload").recent.is_empty());
+    }
+
+    #[test]
+    fn a_clean_stop_merges_every_waiting_key_so_start_up_reloads_none() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        let many: Vec<String> = (0..IDLE_MERGE * 3).map(|n| format!("stop-{n:04}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        insert_batch(&mut conn, &mut index, &refs, false);
+        assert_eq!(table_size(&conn), 0, "a busy batch under the cap merges nothing");
+
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        let mut batch = BatchKeys::default();
+        index.merge_all(&mut batch, &tx, 0).expect("merge all");
+        tx.commit().expect("commit");
+        index.commit(batch);
+        assert_eq!(table_size(&conn), i64::try_from(many.len()).expect("small"));
+        assert!(index.recent.is_empty());
+        assert_eq!(index.stored_merged_below, i64::MAX);
+
+        let mut reloaded = KeyIndex::load(&conn, 0).expect("reload");
+        assert!(reloaded.recent.is_empty(), "nothing left to reload");
+        assert_eq!(insert_batch(&mut conn, &mut reloaded, &["stop-0007"], false), [Some(8)]);
     }
 
     #[test]

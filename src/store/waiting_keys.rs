@@ -53,7 +53,6 @@ impl WaitingKeys {
         self.len
     }
 
-    #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -104,7 +103,7 @@ impl WaitingKeys {
     /// is; in hash order. Returns them with the buckets they came from (ending at the number of buckets when the
     /// last was taken).
     pub(super) fn slice(&self, from: usize, count: usize) -> (Vec<(i64, &Sighting)>, Range<usize>) {
-        let mut taken = Vec::with_capacity(count);
+        let mut taken = Vec::with_capacity(count.min(self.len));
         let mut end = from.min(BUCKETS);
         while end < BUCKETS && taken.len() < count {
             taken.extend(self.buckets[end].iter().map(|(hash, sighting)| (*hash, sighting)));

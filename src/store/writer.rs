@@ -341,6 +341,9 @@ impl Writer {
     /// Checkpoints the WAL into the main file so a stopped hookscope leaves one self-contained file.
     fn finish(mut self) {
         self.checkpoints.stop();
+        if let Err(error) = self.merge_waiting_keys() {
+            tracing::warn!(%error, "could not merge the waiting idempotency keys on shutdown; start-up reloads them");
+        }
         tracing::debug!(commits = self.commits, commands = self.commands, "writer stopped");
         if let Err(error) = self
             .conn
@@ -351,6 +354,17 @@ impl Writer {
         if let Err((_, error)) = self.conn.close() {
             tracing::warn!(%error, "could not close the database cleanly");
         }
+    }
+
+    /// Writes every idempotency key still waiting in memory into the key table, so that the next start-up reads
+    /// none of them back from the requests.
+    fn merge_waiting_keys(&mut self) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut keys = BatchKeys::default();
+        self.keys.merge_all(&mut keys, &tx, self.evicted_through)?;
+        tx.commit()?;
+        self.keys.commit(keys);
+        Ok(())
     }
 }
 
