@@ -1,12 +1,12 @@
 //! First sightings of idempotency keys waiting in memory to be merged into the key table, kept so that finding
 //! one costs a hash lookup while a merge still takes them in the table's (hash) order.
 //!
-//! The waiting keys are split into buckets of consecutive hashes (by their top bits): a merge takes whole buckets,
-//! in order, and sorts just those. A single ordered map of up to 32k keys cost a walk down a B-tree for every
+//! The waiting keys are split into buckets of consecutive hashes (by their top bits): a merge walks the buckets in
+//! order and sorts only the ones it takes from. A single ordered map of up to 32k keys cost a walk down a B-tree for every
 //! lookup, insert and removal, about 3 % of the server's core at full load.
 
 use std::collections::{HashMap, VecDeque};
-use std::ops::Range;
+use std::ops::RangeInclusive;
 
 use foldhash::fast::RandomState;
 
@@ -67,9 +67,9 @@ impl WaitingKeys {
         if self.buckets[bucket_of(hash)].insert(hash, sighting).is_none() {
             self.len += 1;
         }
-        // Replaced and merged entries stay in `order` until they reach its front, which keeps it under about twice
-        // the waiting keys, since merges come round to every hash. Should replacements pile up (one key sent over
-        // and over), sweep them out: rarely, since a sweep visits every entry.
+        // Replaced and merged entries stay in `order` until they reach its front; under sustained load about as
+        // many as the waiting keys, since merges come round to every hash. Should replacements pile up (one key
+        // sent over and over), sweep them out: rarely, since a sweep visits every entry.
         if self.order.len() > 4 * self.len + 4096 {
             let buckets = &self.buckets;
             self.order.retain(|(id, hash)| is_waiting(buckets, *hash, *id));
@@ -99,30 +99,38 @@ impl WaitingKeys {
         self.order.clear();
     }
 
-    /// The sightings of whole buckets from bucket `from` on, until at least `count` are taken or the last bucket
-    /// is; in hash order. Returns them with the buckets they came from (ending at the number of buckets when the
-    /// last was taken).
-    pub(super) fn slice(&self, from: usize, count: usize) -> (Vec<(i64, &Sighting)>, Range<usize>) {
+    /// Up to `count` sightings, the next in hash order after `after` (from the smallest without it), in hash order,
+    /// and whether they reach the last one, so that the next slice starts over. Exactly `count` at most, however
+    /// the hashes fall: senders choose the keys, and could put thousands in one bucket.
+    pub(super) fn slice(&self, after: Option<i64>, count: usize) -> (Vec<(i64, &Sighting)>, bool) {
         let mut taken = Vec::with_capacity(count.min(self.len));
-        let mut end = from.min(BUCKETS);
-        while end < BUCKETS && taken.len() < count {
-            taken.extend(self.buckets[end].iter().map(|(hash, sighting)| (*hash, sighting)));
-            end += 1;
+        let mut bucket = after.map_or(0, bucket_of);
+        while bucket < BUCKETS && taken.len() < count {
+            let mut here: Vec<(i64, &Sighting)> = self.buckets[bucket]
+                .iter()
+                .filter(|(hash, _)| after.is_none_or(|after| **hash > after))
+                .map(|(hash, sighting)| (*hash, sighting))
+                .collect();
+            here.sort_unstable_by_key(|(hash, _)| *hash);
+            let room = count - taken.len();
+            if here.len() > room {
+                here.truncate(room);
+                taken.extend(here);
+                return (taken, false);
+            }
+            taken.extend(here);
+            bucket += 1;
         }
-        taken.sort_unstable_by_key(|(hash, _)| *hash);
-        (taken, from.min(end)..end)
+        (taken, bucket >= BUCKETS)
     }
 
-    /// Whether a slice ending at `end` took the last bucket, so that the next starts over from the first.
-    pub(super) fn reached_end(end: usize) -> bool {
-        end >= BUCKETS
-    }
-
-    /// The smallest id waiting outside the buckets `merged`.
-    pub(super) fn oldest_outside(&self, merged: &Range<usize>) -> Option<i64> {
+    /// The smallest id waiting outside the hashes `merged`.
+    pub(super) fn oldest_outside(&self, merged: Option<&RangeInclusive<i64>>) -> Option<i64> {
         self.order
             .iter()
-            .find(|(id, hash)| !merged.contains(&bucket_of(*hash)) && is_waiting(&self.buckets, *hash, *id))
+            .find(|(id, hash)| {
+                !merged.is_some_and(|merged| merged.contains(hash)) && is_waiting(&self.buckets, *hash, *id)
+            })
             .map(|(id, _)| *id)
     }
 
@@ -172,19 +180,33 @@ mod tests {
         }
         assert_eq!(waiting.len(), hashes.len());
         let mut seen = Vec::new();
-        let mut from = 0;
+        let mut after = None;
         loop {
-            let (slice, buckets) = waiting.slice(from, 300);
-            assert!(slice.len() >= 300 || WaitingKeys::reached_end(buckets.end));
+            let (slice, reached_end) = waiting.slice(after, 300);
+            assert!(slice.len() == 300 || reached_end, "{} taken", slice.len());
             seen.extend(slice.iter().map(|(hash, _)| *hash));
-            if WaitingKeys::reached_end(buckets.end) {
+            if reached_end {
                 break;
             }
-            from = buckets.end;
+            after = seen.last().copied();
         }
         let mut sorted = hashes.clone();
         sorted.sort_unstable();
         assert_eq!(seen, sorted, "every hash once, in order");
+    }
+
+    #[test]
+    fn a_slice_stops_at_its_count_inside_a_crowded_bucket() {
+        let mut waiting = WaitingKeys::new();
+        // Hashes a sender could pick: all in the first bucket.
+        for n in 0..5000_i64 {
+            waiting.insert(i64::MIN + n, sighting(n));
+        }
+        let (slice, reached_end) = waiting.slice(None, 64);
+        assert_eq!((slice.len(), reached_end), (64, false));
+        assert_eq!(slice.last().map(|(hash, _)| *hash), Some(i64::MIN + 63));
+        let (next, _) = waiting.slice(Some(i64::MIN + 63), 64);
+        assert_eq!(next.first().map(|(hash, _)| *hash), Some(i64::MIN + 64));
     }
 
     #[test]
@@ -194,15 +216,15 @@ mod tests {
         waiting.insert(i64::MIN, sighting(2));
         waiting.insert(10, sighting(3));
         assert_eq!(waiting.len(), 2);
-        assert_eq!(waiting.oldest_outside(&(0..0)), Some(2), "1 was replaced by 3");
-        assert_eq!(waiting.oldest_outside(&(0..1)), Some(3), "2 is in the first bucket");
+        assert_eq!(waiting.oldest_outside(None), Some(2), "1 was replaced by 3");
+        assert_eq!(waiting.oldest_outside(Some(&(i64::MIN..=0))), Some(3), "2 was merged");
         waiting.remove_if(i64::MIN, 99);
         assert_eq!(waiting.len(), 2, "only the sighting of that id is removed");
         waiting.remove_if(i64::MIN, 2);
-        assert_eq!((waiting.len(), waiting.oldest_outside(&(0..0))), (1, Some(3)));
+        assert_eq!((waiting.len(), waiting.oldest_outside(None)), (1, Some(3)));
         assert_eq!(waiting.get(10).map(|sighting| sighting.id), Some(3));
         waiting.clear();
-        assert_eq!((waiting.len(), waiting.oldest_outside(&(0..0))), (0, None));
+        assert_eq!((waiting.len(), waiting.oldest_outside(None)), (0, None));
     }
 
     #[test]
@@ -213,6 +235,6 @@ mod tests {
         }
         assert_eq!(waiting.len(), 1);
         assert!(waiting.order.len() <= 4 + 4096, "{}", waiting.order.len());
-        assert_eq!(waiting.oldest_outside(&(0..0)), Some(99_999));
+        assert_eq!(waiting.oldest_outside(None), Some(99_999));
     }
 }

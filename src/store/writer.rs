@@ -359,6 +359,9 @@ impl Writer {
     /// Writes every idempotency key still waiting in memory into the key table, so that the next start-up reads
     /// none of them back from the requests.
     fn merge_waiting_keys(&mut self) -> rusqlite::Result<()> {
+        if self.keys.nothing_waits() {
+            return Ok(());
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut keys = BatchKeys::default();
         self.keys.merge_all(&mut keys, &tx, self.evicted_through)?;
