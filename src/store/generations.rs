@@ -249,9 +249,6 @@ impl Generations {
     pub(super) fn nth_after(&self, tx: &Transaction, after: i64, count: u64) -> rusqlite::Result<Option<i64>> {
         let mut left = i64::try_from(count).unwrap_or(i64::MAX);
         for generation in self.list.iter().filter(|generation| !generation.retiring) {
-            if left <= 0 {
-                break;
-            }
             let number = generation.number;
             let found: Option<i64> = tx
                 .prepare_cached(&format!(
@@ -262,7 +259,7 @@ impl Generations {
             if found.is_some() {
                 return Ok(found);
             }
-            // Fewer than `left` here, so at most that many to count; the rest is in the next generations.
+            // Fewer than `left` here, so at most that many to count, and at least one left for the next generations.
             let here: i64 = tx
                 .prepare_cached(&format!("SELECT count(*) FROM requests_{number} WHERE id > ?1"))?
                 .query_row([after], |row| row.get(0))?;
@@ -391,6 +388,13 @@ mod tests {
     use super::*;
     use crate::store::schema::{Durability, open_writer, write_counter};
 
+    /// A fresh store in a temporary directory, kept as long as the directory is.
+    fn store() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = open_writer(&dir.path().join("generations.db"), Durability::Normal, None).expect("open");
+        (dir, conn)
+    }
+
     /// Inserts requests `ids` the way the writer does, one transaction.
     fn insert(conn: &mut Connection, generations: &mut Generations, ids: std::ops::RangeInclusive<i64>) {
         let tx = conn.transaction().expect("begin");
@@ -445,9 +449,7 @@ mod tests {
 
     #[test]
     fn generations_fill_in_turn_and_go_whole_once_evicted() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("generations.db");
-        let mut conn = open_writer(&path, Durability::Normal, None).expect("open");
+        let (_dir, mut conn) = store();
         // Generations of two ids each.
         let mut generations = Generations::load(&conn, Some(8), 0).expect("load").sized(2);
         insert(&mut conn, &mut generations, 1..=6);
@@ -514,8 +516,7 @@ mod tests {
 
     #[test]
     fn the_nth_request_after_an_id_is_found_across_generations_as_the_view_orders_them() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open_writer(&dir.path().join("nth.db"), Durability::Normal, None).expect("open");
+        let (_dir, mut conn) = store();
         // Generations of three ids each: 1-3, 4-6, 7-9, 10; then 5 is deleted.
         let mut generations = Generations::load(&conn, Some(12), 0).expect("load").sized(3);
         insert(&mut conn, &mut generations, 1..=10);
@@ -545,8 +546,7 @@ mod tests {
 
     #[test]
     fn generations_stop_multiplying_when_retirement_falls_behind() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open_writer(&dir.path().join("many.db"), Durability::Normal, None).expect("open");
+        let (_dir, mut conn) = store();
         // One id a generation and nothing retired: past the most, the newest takes the rest.
         let mut generations = Generations::load(&conn, Some(4), 0).expect("load").sized(1);
         insert(&mut conn, &mut generations, 1..=40);
@@ -556,8 +556,7 @@ mod tests {
 
     #[test]
     fn without_a_limit_one_generation_takes_everything() {
-        let dir = tempfile::tempdir().expect("dir");
-        let mut conn = open_writer(&dir.path().join("all.db"), Durability::Normal, None).expect("open");
+        let (_dir, mut conn) = store();
         let mut generations = Generations::load(&conn, None, 0).expect("load");
         insert(&mut conn, &mut generations, 1..=50);
         assert_eq!(tables(&conn), ["payloads_1", "requests_1"]);

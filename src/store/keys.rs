@@ -133,7 +133,7 @@ impl KeyIndex {
                 key: key.into_boxed_slice(),
                 id: row.get(1)?,
             };
-            index.remember(key_hash(&sighting.key), sighting);
+            index.recent.insert(key_hash(&sighting.key), sighting);
         }
         Ok(index)
     }
@@ -221,9 +221,7 @@ impl KeyIndex {
         tx: &Transaction,
         evicted_through: i64,
     ) -> rusqlite::Result<()> {
-        if !self.recent.is_empty() {
-            self.merge(batch, tx, evicted_through, None, self.recent.len())?;
-        }
+        self.merge(batch, tx, evicted_through, None, self.recent.len())?;
         self.record_progress(batch, tx)
     }
 
@@ -307,7 +305,7 @@ impl KeyIndex {
         let mut new: Vec<(i64, Sighting)> = batch.new.into_iter().collect();
         new.sort_unstable_by_key(|(_, sighting)| sighting.id);
         for (hash, sighting) in new {
-            self.remember(hash, sighting);
+            self.recent.insert(hash, sighting);
         }
         if let Some(after) = batch.merge_after {
             self.merge_after = after;
@@ -382,11 +380,6 @@ impl KeyIndex {
     fn waiting<'a>(&'a self, batch: &'a BatchKeys, hash: i64) -> Option<&'a Sighting> {
         let waiting = if batch.cleared { None } else { self.recent.get(hash) };
         batch.new.get(&hash).or(waiting)
-    }
-
-    /// Holds a first sighting in memory, replacing an older one under the same hash.
-    fn remember(&mut self, hash: i64, sighting: Sighting) {
-        self.recent.insert(hash, sighting);
     }
 
     fn clear(&mut self) {

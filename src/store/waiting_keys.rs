@@ -2,8 +2,8 @@
 //! one costs a hash lookup while a merge still takes them in the table's (hash) order.
 //!
 //! The waiting keys are split into buckets of consecutive hashes (by their top bits): a merge walks the buckets in
-//! order and sorts only the ones it takes from. A single ordered map of up to 32k keys cost a walk down a B-tree for every
-//! lookup, insert and removal, about 3 % of the server's core at full load.
+//! order and sorts only the ones it takes from. A single ordered map of up to 32k keys cost a walk down a B-tree
+//! for every lookup, insert and removal, about 3 % of the server's core at full load.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::RangeInclusive;
@@ -78,9 +78,8 @@ impl WaitingKeys {
 
     /// Removes the sighting under `hash` if it is still the one of request `id`.
     pub(super) fn remove_if(&mut self, hash: i64, id: i64) {
-        let bucket = &mut self.buckets[bucket_of(hash)];
-        if bucket.get(&hash).is_some_and(|sighting| sighting.id == id) {
-            bucket.remove(&hash);
+        if is_waiting(&self.buckets, hash, id) {
+            self.buckets[bucket_of(hash)].remove(&hash);
             self.len -= 1;
         }
         while let Some((id, hash)) = self.order.front().copied() {
@@ -99,8 +98,8 @@ impl WaitingKeys {
         self.order.clear();
     }
 
-    /// Up to `count` sightings, the next in hash order after `after` (from the smallest without it), in hash order,
-    /// and whether they reach the last one, so that the next slice starts over. Exactly `count` at most, however
+    /// Up to `count` sightings in hash order, the next after `after` (or from the smallest, without it), and whether
+    /// they reach the last one, so that the next slice starts over. Exactly `count` at most, however
     /// the hashes fall: senders choose the keys, and could put thousands in one bucket.
     pub(super) fn slice(&self, after: Option<i64>, count: usize) -> (Vec<(i64, &Sighting)>, bool) {
         let mut taken = Vec::with_capacity(count.min(self.len));
@@ -144,6 +143,7 @@ impl WaitingKeys {
     }
 }
 
+/// Whether the sighting waiting under `hash` is still the one of request `id`.
 fn is_waiting(buckets: &[Bucket], hash: i64, id: i64) -> bool {
     buckets[bucket_of(hash)]
         .get(&hash)
