@@ -285,26 +285,30 @@ fn check_one_of<'a>(
     allowed: &[&str],
     findings: &mut Findings,
 ) -> Option<&'a str> {
-    let path = pointer(&[member]);
-    let list = allowed.join(", ");
+    // The path and the list are written only for a finding: this runs for every capture, and most are valid.
+    let path = || pointer(&[member]);
+    let list = || allowed.join(", ");
     match object.get(member) {
         None => {
             findings.error(
-                path,
-                format!("required member \"{member}\" is missing (one of: {list})"),
+                path(),
+                format!("required member \"{member}\" is missing (one of: {})", list()),
             );
             None
         }
         Some(Value::String(text)) => {
             if !allowed.contains(&text.as_str()) {
-                findings.error(path, format!("\"{text}\" is not allowed here; expected one of: {list}"));
+                findings.error(
+                    path(),
+                    format!("\"{text}\" is not allowed here; expected one of: {}", list()),
+                );
             }
             Some(text)
         }
         Some(other) => {
             findings.error(
-                path,
-                format!("must be a string (one of: {list}), not {}", type_name(other)),
+                path(),
+                format!("must be a string (one of: {}), not {}", list(), type_name(other)),
             );
             None
         }
