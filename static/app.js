@@ -501,17 +501,25 @@
 
   // ---------------------------------------------------------------- stats (counter and booth)
 
+  // Arrivals seen while a read of the counts is in flight, one list per read.
+  const statsReads = new Set();
+
   async function refreshStats() {
+    const arrived = [];
+    statsReads.add(arrived);
+    let stats;
     try {
-      const stats = await api("/_/api/stats");
-      // Ids only grow: the newest id read after the counts is at least the newest one they include, so an
-      // arrival at or below it is never counted twice.
-      const head = await api("/_/api/requests?limit=1");
-      state.stats = stats;
-      state.statsHead = head.requests.length ? head.requests[0].id : 0;
+      stats = await api("/_/api/stats");
     } catch (_) {
       return;
+    } finally {
+      statsReads.delete(arrived);
     }
+    // The counts include every request up to `through` and none after it, so arrivals above it, even those
+    // that came while the counts were read, are added on top, and none is counted twice.
+    state.stats = stats;
+    state.statsHead = stats.through;
+    for (const s of arrived) if (s.id > stats.through) tally(stats, s);
     renderStats();
     updateEmpty();
   }
@@ -528,8 +536,13 @@
   }
 
   function countArrival(s) {
-    const st = state.stats;
-    if (!st) return;
+    for (const arrived of statsReads) arrived.push(s);
+    if (!state.stats) return;
+    tally(state.stats, s);
+    renderStats();
+  }
+
+  function tally(st, s) {
     st.total += 1;
     const env = s.envelope || "none";
     st.by_envelope[env] = (st.by_envelope[env] || 0) + 1;
@@ -537,7 +550,6 @@
     if (s.valid === false) st.invalid += 1;
     if (s.duplicate_of !== null) st.duplicates += 1;
     if (s.event) st.by_event[s.event] = (st.by_event[s.event] || 0) + 1;
-    renderStats();
   }
 
   function renderStats() {

@@ -64,6 +64,8 @@ pub struct Stats {
     pub duplicates: i64,
     /// Requests per event name.
     pub by_event: BTreeMap<String, i64>,
+    /// The newest request id the counts include (0 for none): a live viewer adds arrivals above it, and only those.
+    pub through: i64,
 }
 
 const SUMMARY_COLUMNS: &str = "r.id, r.received_at, r.method, r.path, r.query, r.content_type, r.body_size, \
@@ -268,6 +270,10 @@ pub(super) fn body(conn: &Connection, id: i64) -> Result<Option<StoredBody>, Sto
 }
 
 pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
+    // One read transaction: the counts and the newest id come from one snapshot, so a viewer knows exactly which
+    // live arrivals they already include. Read one by one, a commit in between left a page short of requests.
+    let snapshot = conn.unchecked_transaction()?;
+    let conn: &Connection = &snapshot;
     let (total, valid, invalid, duplicates) = conn.query_row(
         "SELECT count(*), count(CASE WHEN valid = 1 THEN 1 END), count(CASE WHEN valid = 0 THEN 1 END),
                 count(duplicate_of) FROM requests",
@@ -287,6 +293,10 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         let (event, count) = row?;
         by_event.insert(event, count);
     }
+    let through = conn
+        .query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
+        .optional()?
+        .unwrap_or(0);
     Ok(Stats {
         total,
         by_envelope,
@@ -294,6 +304,7 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         invalid,
         duplicates,
         by_event,
+        through,
     })
 }
 
