@@ -269,6 +269,12 @@ pub(super) fn body(conn: &Connection, id: i64) -> Result<Option<StoredBody>, Sto
     Ok(found)
 }
 
+/// The newest stored request's id, if any: one step down the views' merged walk of ids.
+pub(super) fn newest_id(conn: &Connection) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
+        .optional()
+}
+
 pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
     // One read transaction: the counts and the newest id come from one snapshot, so a viewer knows exactly which
     // live arrivals they already include. Read one by one, a commit in between left a page short of requests.
@@ -293,10 +299,7 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         let (event, count) = row?;
         by_event.insert(event, count);
     }
-    let through = conn
-        .query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
-        .optional()?
-        .unwrap_or(0);
+    let through = newest_id(conn)?.unwrap_or(0);
     Ok(Stats {
         total,
         by_envelope,

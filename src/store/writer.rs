@@ -4,13 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{CachedStatement, Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
 use super::generations::Generations;
 use super::keys::{BatchKeys, KeyIndex};
+use super::queries;
 use super::schema::{read_counter, write_counter};
 use super::{Change, Changes, Committed, StoreError, headers_codec};
 use crate::record::{NewRequest, Stored, Summary, format_timestamp, header_text};
@@ -104,9 +105,7 @@ impl Writer {
         let keys = KeyIndex::load(&conn, evicted_through)?;
         // `last_id` is written only when a delete or clear may have removed the newest request. Evicted requests
         // may still be in their tables, but their ids are never handed out again either.
-        let newest: Option<i64> = conn
-            .query_row("SELECT id FROM requests ORDER BY id DESC LIMIT 1", [], |row| row.get(0))
-            .optional()?;
+        let newest = queries::newest_id(&conn)?;
         let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
         let next_id = newest.unwrap_or(0).max(last_id).max(evicted_through) + 1;
         // Each generation's insert statements are cached under their own text, beside the others.
