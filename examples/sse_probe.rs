@@ -450,6 +450,16 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1e6
 }
 
+/// The median, p99 and maximum of sorted nanosecond figures, in milliseconds, as the summary lines print them.
+fn spread(sorted: &[u64]) -> String {
+    format!(
+        "p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        percentile(sorted, 50.0),
+        percentile(sorted, 99.0),
+        percentile(sorted, 100.0)
+    )
+}
+
 async fn hold(args: &Args, seconds: f64) {
     let arrivals = Arc::new(Arrivals::new(0));
     let _clients = connect_clients(args, &arrivals).await;
@@ -607,24 +617,12 @@ async fn latency(args: &Args) -> Result<(), String> {
         args.rate,
         errors.load(Ordering::Relaxed)
     );
+    println!("capture round trip (request sent to its 2xx): {}", spread(&round_trips));
+    println!("2xx -> event at first client: {}", spread(&to_first));
     println!(
-        "capture round trip (request sent to its 2xx): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-        percentile(&round_trips, 50.0),
-        percentile(&round_trips, 99.0),
-        percentile(&round_trips, 100.0)
-    );
-    println!(
-        "2xx -> event at first client: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-        percentile(&to_first, 50.0),
-        percentile(&to_first, 99.0),
-        percentile(&to_first, 100.0)
-    );
-    println!(
-        "2xx -> event at a client (each of {} deliveries): p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+        "2xx -> event at a client (each of {} deliveries): {}",
         to_each.len(),
-        percentile(&to_each, 50.0),
-        percentile(&to_each, 99.0),
-        percentile(&to_each, 100.0)
+        spread(&to_each)
     );
     println!(
         "   each, spread: p75 {:.3}  p90 {:.3}  p95 {:.3}  p99.9 {:.3} ms",
@@ -633,12 +631,7 @@ async fn latency(args: &Args) -> Result<(), String> {
         percentile(&to_each, 95.0),
         percentile(&to_each, 99.9)
     );
-    println!(
-        "2xx -> event at every client: p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-        percentile(&to_all, 50.0),
-        percentile(&to_all, 99.0),
-        percentile(&to_all, 100.0)
-    );
+    println!("2xx -> event at every client: {}", spread(&to_all));
     println!(
         "events never seen: {missing}; seen by only some clients: {incomplete}; seen before the 2xx: {early}; \
          other events: {}",
