@@ -11,7 +11,6 @@ mod keys;
 mod queries;
 mod schema;
 mod waiting_keys;
-mod wal_vfs;
 mod writer;
 
 use std::path::{Path, PathBuf};

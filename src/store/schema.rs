@@ -187,15 +187,7 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
 
     let sqlite = |source: rusqlite::Error| classify(&shown, source);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // The gathering VFS only makes the WAL's writes fewer; without it SQLite's own does the same job.
-    let mut conn = match super::wal_vfs::register() {
-        Ok(()) => Connection::open_with_flags_and_vfs(path, flags, super::wal_vfs::NAME),
-        Err(code) => {
-            tracing::warn!(code, "cannot register the gathering WAL VFS; using SQLite's own");
-            Connection::open_with_flags(path, flags)
-        }
-    }
-    .map_err(sqlite)?;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
     conn.busy_timeout(STARTUP_LOCK_WAIT).map_err(sqlite)?;
     if conn.is_readonly(rusqlite::MAIN_DB).map_err(sqlite)? {
         return Err(OpenError::ReadOnly { path: shown });
