@@ -255,6 +255,15 @@ for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/sse_probe" "$EXAMPLES
     [[ -x $binary ]] || die "$binary is missing"
 done
 
+# The filled store ends at about 1.6 times ROWS after its rounds, at about 1.4 KB a row, and the WAL and the other
+# runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's "database
+# is full" and cuts this script's own log short, so check first.
+need_kib=$(( ROWS * 3 + 1024 * 1024 ))
+free_kib=$(df -Pk "$DB_DIR" | awk 'NR == 2 { print $4 }')
+[[ $free_kib =~ ^[0-9]+$ ]] || die "cannot tell how much space is free in $DB_DIR"
+(( free_kib >= need_kib )) \
+    || die "$DB_DIR has $(( free_kib / 1024 )) MiB free; a run with ROWS=$ROWS needs about $(( need_kib / 1024 )) MiB"
+
 # From here on this script (curl, the start-up probe, python) runs on the load generator's CPU.
 taskset -cp "$LOAD_CPU" $$ >/dev/null
 
