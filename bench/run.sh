@@ -122,6 +122,8 @@ stop_server() {
 # Resident and peak resident set size of a process, in MB.
 rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# The larger of $1 and the running server's peak RSS so far: the peak across the rounds of one kind of run.
+peak_mb() { awk -v a="$1" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}'; }
 
 # Deletes a database and its WAL files, then lets the disk discard the freed blocks before the next run.
 fresh_db() {
@@ -310,7 +312,7 @@ for round in $(seq "$ROUNDS"); do
     sleep 1
     put "idle_rss_mb_$DEFAULT_SYNC" "$(rss_mb "$SERVER_PID")"
     wrk_run "hs_${DEFAULT_SYNC}_max_r$round" "$HS_PORT"
-    peak_default=$(awk -v a="$peak_default" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}')
+    peak_default=$(peak_mb "$peak_default")
     stop_server
 done
 combine_rounds baseline_max
@@ -375,7 +377,7 @@ else
         done
         log "  $(grep '^READY' "$OUT/sse_hold.txt")"
         wrk_run "hs_sse_max_r$round" "$HS_PORT"
-        peak_sse=$(awk -v a="$peak_sse" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}')
+        peak_sse=$(peak_mb "$peak_sse")
         wait "$probe_pid" || true
         # The last round's count of events is the one the table reports.
         grep '^SSEJSON ' "$OUT/sse_hold.txt" | sed 's/^SSEJSON //' >"$OUT/sse_hold.json" || true
@@ -498,7 +500,7 @@ for round in $(seq "$ROUNDS"); do
     sleep "$SETTLE"
     start_server hs_big "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$BIG" --keep 0
     wrk_run "hs_big_max_r$round" "$HS_PORT"
-    peak_big=$(awk -v a="$peak_big" -v b="$(hwm_mb "$SERVER_PID")" 'BEGIN {print (b > a) ? b : a}')
+    peak_big=$(peak_mb "$peak_big")
     stop_server
 done
 combine_rounds hs_empty_keep0_max
