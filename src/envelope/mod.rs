@@ -22,6 +22,9 @@ pub enum Envelope {
 }
 
 impl Envelope {
+    /// Every envelope, for whatever is made once per envelope (the store's indexes, the stats' counts).
+    pub const ALL: [Envelope; 2] = [Envelope::EntityAction, Envelope::ChannelEvent];
+
     /// The name used in the API and the database.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -153,10 +153,10 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         let high = binds.bind(high);
         conditions.push(format!("{column} >= {low} AND {column} < {high}"));
     }
+    // Literals, so SQLite can use the envelope's partial index (`generations::envelope_indexes`); the names are
+    // the store's own constants, never the client's text.
     match query.envelope {
-        Some(EnvelopeFilter::Is(envelope)) => {
-            conditions.push(format!("r.envelope = {}", binds.bind(envelope.as_str().to_owned())));
-        }
+        Some(EnvelopeFilter::Is(envelope)) => conditions.push(format!("r.envelope = '{}'", envelope.as_str())),
         Some(EnvelopeFilter::None) => conditions.push("r.envelope IS NULL".into()),
         None => {}
     }
@@ -280,18 +280,30 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
     // live arrivals they already include. Read one by one, a commit in between left a page short of requests.
     let snapshot = conn.unchecked_transaction()?;
     let conn: &Connection = &snapshot;
-    let (total, valid, invalid, duplicates) = conn.query_row(
-        "SELECT count(*), count(CASE WHEN valid = 1 THEN 1 END), count(CASE WHEN valid = 0 THEN 1 END),
-                count(duplicate_of) FROM requests",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-    )?;
-    let mut by_envelope = BTreeMap::new();
-    let mut statement = conn.prepare_cached("SELECT envelope, count(*) FROM requests GROUP BY envelope")?;
-    for row in statement.query_map([], |row| Ok((row.get::<_, Option<String>>(0)?, row.get(1)?)))? {
-        let (envelope, count) = row?;
-        by_envelope.insert(envelope.unwrap_or_else(|| "none".into()), count);
-    }
+    // One walk of the summaries counts everything but events. Envelopes are counted here, by name, rather than
+    // grouped: their partial indexes cover no GROUP BY, and a grouped walk sorted a million rows (0.65 s against
+    // 0.26 s for the counts alone).
+    let envelope_counts: String = Envelope::ALL
+        .iter()
+        .map(|envelope| format!(", count(CASE WHEN envelope = '{}' THEN 1 END)", envelope.as_str()))
+        .collect();
+    let (total, valid, invalid, duplicates, by_envelope) = conn
+        .prepare_cached(&format!(
+            "SELECT count(*), count(CASE WHEN valid = 1 THEN 1 END), count(CASE WHEN valid = 0 THEN 1 END),
+                    count(duplicate_of), count(CASE WHEN envelope IS NULL THEN 1 END){envelope_counts}
+             FROM requests"
+        ))?
+        .query_row([], |row| {
+            let mut by_envelope = BTreeMap::new();
+            let names = std::iter::once("none").chain(Envelope::ALL.iter().map(|envelope| envelope.as_str()));
+            for (offset, name) in names.enumerate() {
+                let count: i64 = row.get(4 + offset)?;
+                if count > 0 {
+                    by_envelope.insert(name.to_owned(), count);
+                }
+            }
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, by_envelope))
+        })?;
     let mut by_event = BTreeMap::new();
     let mut statement =
         conn.prepare_cached("SELECT event, count(*) FROM requests WHERE event IS NOT NULL GROUP BY event")?;
@@ -369,14 +381,21 @@ mod tests {
                     envelope: Some(EnvelopeFilter::Is(Envelope::ChannelEvent)),
                     ..ListQuery::default()
                 },
-                Some("by_envelope"),
+                Some("envelope_channel_event"),
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::Is(Envelope::EntityAction)),
+                    ..ListQuery::default()
+                },
+                Some("envelope_entity_action"),
             ),
             (
                 ListQuery {
                     envelope: Some(EnvelopeFilter::None),
                     ..ListQuery::default()
                 },
-                Some("by_envelope"),
+                Some("no_envelope"),
             ),
             (
                 ListQuery {

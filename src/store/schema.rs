@@ -33,9 +33,28 @@ const WAL_SIZE_LIMIT: i64 = 80 * 1024 * 1024;
 /// working set in memory for a store of a million requests, within the memory budget.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
+/// One step of the schema.
+#[derive(Clone, Copy)]
+enum Migration {
+    /// A fixed script.
+    Sql(&'static str),
+    /// A step that depends on what the store holds, such as its generations' tables.
+    Code(fn(&Connection) -> rusqlite::Result<()>),
+}
+
+impl Migration {
+    fn apply(self, conn: &Connection) -> rusqlite::Result<()> {
+        match self {
+            Migration::Sql(sql) => conn.execute_batch(sql),
+            Migration::Code(step) => step(conn),
+        }
+    }
+}
+
 /// Each migration takes the schema from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[
-    r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(
+        r#"
     CREATE TABLE requests (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
         received_at     INTEGER NOT NULL,
@@ -79,12 +98,14 @@ const MIGRATIONS: &[&str] = &[
     -- Duplicates listed newest first straight from the index, without sorting them.
     CREATE INDEX requests_duplicates   ON requests (id) WHERE duplicate_of IS NOT NULL;
 "#,
+    ),
     // Version 2 trims what every insert pays for (see docs/design.md, "Storage layout"):
     // - ids come from the writer, not AUTOINCREMENT, which read and rewrote `sqlite_sequence` on every insert; the
     //   counter `last_id` keeps ids increasing across deletes and clears;
     // - validity and method are indexed on their rare side only (invalid requests, methods other than POST); the
     //   common side is found by walking ids newest first, which meets a page within a few rows.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE requests_v2 (
         id              INTEGER PRIMARY KEY,
         received_at     INTEGER NOT NULL,
@@ -115,10 +136,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX requests_invalid      ON requests (id) WHERE valid = 0;
     CREATE INDEX requests_by_rare_method ON requests (method, id) WHERE method <> 'POST';
 "#,
+    ),
     // Version 3 keys the idempotency-key table by a 64-bit hash of each key (see `keys.rs`): about a third of the
     // room per entry, so fewer pages per new key. Where two stored keys share a hash, the later first sighting
     // stays, as when keys collide at run time (and an evicted one is always the earlier).
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE idempotency_keys_v3 (
         key_hash INTEGER PRIMARY KEY,
         first_id INTEGER NOT NULL
@@ -130,10 +153,12 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE idempotency_keys;
     ALTER TABLE idempotency_keys_v3 RENAME TO idempotency_keys;
 "#,
+    ),
     // Version 4 stores requests in generations of tables that retention retires whole (see `generations.rs`). The
     // tables so far become the first generation; readers see the generations through two views, which leave out
     // the requests retention has evicted. The writer rewrites the views at every start (`Generations::write_views`).
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE requests RENAME TO requests_1;
     ALTER TABLE payloads RENAME TO payloads_1;
     INSERT OR IGNORE INTO counters (name, value) VALUES ('evicted_through', 0);
@@ -143,6 +168,9 @@ const MIGRATIONS: &[&str] = &[
         SELECT r.*, p.headers, p.findings, p.body FROM requests_1 r JOIN payloads_1 p ON p.id = r.id
         WHERE +r.id > (SELECT value FROM counters WHERE name = 'evicted_through');
 "#,
+    ),
+    // Version 5 indexes envelopes by partial indexes of ids, one per envelope (see `generations.rs`).
+    Migration::Code(super::generations::split_envelope_indexes),
 ];
 
 /// The schema version this build writes.
@@ -271,7 +299,7 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
     register_key_hash(conn)?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
-        tx.execute_batch(migration)?;
+        migration.apply(&tx)?;
         tx.pragma_update(None, "user_version", i64::try_from(index + 1).unwrap_or(i64::MAX))?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -326,7 +354,7 @@ mod tests {
         let path = dir.path().join("v1.db");
         {
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch(MIGRATIONS[0]).expect("v1 schema");
+            MIGRATIONS[0].apply(&conn).expect("v1 schema");
             conn.pragma_update(None, "user_version", 1).expect("version");
             conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
             for _ in 0..3 {
@@ -373,7 +401,7 @@ mod tests {
             let conn = Connection::open(&path).expect("open");
             register_key_hash(&conn).expect("hash function");
             for migration in &MIGRATIONS[..3] {
-                conn.execute_batch(migration).expect("older schema");
+                migration.apply(&conn).expect("older schema");
             }
             conn.pragma_update(None, "user_version", 3).expect("version");
             conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
@@ -413,13 +441,94 @@ mod tests {
     }
 
     #[test]
+    fn version_4_store_indexes_each_envelope_apart() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v4.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            register_key_hash(&conn).expect("hash function");
+            for migration in &MIGRATIONS[..4] {
+                migration.apply(&conn).expect("older schema");
+            }
+            conn.pragma_update(None, "user_version", 4).expect("version");
+            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            for (id, envelope) in [
+                (1, Some("channel_event")),
+                (2, Some("entity_action")),
+                (3, None),
+                (4, None),
+            ] {
+                conn.execute(
+                    "INSERT INTO requests_1 (id, received_at, method, path, query, body_size, body_kind, envelope,
+                                             error_count, warning_count, remote_addr)
+                     VALUES (?1, 0, 'POST', '/v4', '', 0, 'empty', ?2, 0, 0, '127.0.0.1:1')",
+                    rusqlite::params![id, envelope],
+                )
+                .expect("row");
+            }
+            // A later generation, as version 4 started them, and one being retired, whose indexes are gone.
+            conn.execute_batch(
+                "CREATE TABLE requests_2 AS SELECT * FROM requests_1 WHERE 0;
+                 CREATE INDEX requests_2_by_envelope ON requests_2 (envelope, id);
+                 CREATE TABLE requests_3 AS SELECT * FROM requests_1 WHERE 0;",
+            )
+            .expect("generations");
+        }
+        let conn = open_writer(&path, Durability::Normal, None).expect("migrate");
+        let indexes = |table: &str| -> Vec<String> {
+            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
+                .expect("indexes")
+                .query_map([table], |row| row.get(0))
+                .expect("indexes")
+                .collect::<rusqlite::Result<_>>()
+                .expect("indexes")
+        };
+        assert!(
+            indexes("requests_1").iter().all(|name| !name.ends_with("by_envelope")),
+            "{:?}",
+            indexes("requests_1")
+        );
+        assert_eq!(
+            indexes("requests_2"),
+            [
+                "requests_2_envelope_channel_event",
+                "requests_2_envelope_entity_action",
+                "requests_2_no_envelope"
+            ]
+        );
+        assert!(
+            indexes("requests_3").is_empty(),
+            "a retiring generation stays without indexes"
+        );
+        let ids = |index: &str, condition: &str| -> Vec<i64> {
+            conn.prepare(&format!(
+                "SELECT id FROM requests_1 INDEXED BY {index} WHERE {condition} ORDER BY id"
+            ))
+            .expect("query")
+            .query_map([], |row| row.get(0))
+            .expect("ids")
+            .collect::<rusqlite::Result<_>>()
+            .expect("ids")
+        };
+        assert_eq!(
+            ids("requests_1_envelope_channel_event", "envelope = 'channel_event'"),
+            [1]
+        );
+        assert_eq!(
+            ids("requests_1_envelope_entity_action", "envelope = 'entity_action'"),
+            [2]
+        );
+        assert_eq!(ids("requests_1_no_envelope", "envelope IS NULL"), [3, 4]);
+    }
+
+    #[test]
     fn version_2_store_keeps_its_keys_by_hash() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v2.db");
         {
             let conn = Connection::open(&path).expect("open");
-            conn.execute_batch(MIGRATIONS[0]).expect("v1 schema");
-            conn.execute_batch(MIGRATIONS[1]).expect("v2 schema");
+            MIGRATIONS[0].apply(&conn).expect("v1 schema");
+            MIGRATIONS[1].apply(&conn).expect("v2 schema");
             conn.pragma_update(None, "user_version", 2).expect("version");
             conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
             conn.execute_batch("INSERT INTO idempotency_keys (key, first_id) VALUES (x'6b2d31', 4), (x'6b2d32', 9);")
