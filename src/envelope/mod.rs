@@ -22,7 +22,8 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    /// Every envelope, for whatever is made once per envelope (the store's indexes, the stats' counts).
+    /// Every envelope, for whatever is made once per envelope (the store's indexes, the stats' counts); a new
+    /// envelope goes here too, and a new store migration gives the existing generations its index.
     pub const ALL: [Envelope; 2] = [Envelope::EntityAction, Envelope::ChannelEvent];
 
     /// The name used in the API and the database.
