@@ -67,16 +67,31 @@ pub(super) const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name
 /// which the list's envelope filter does.
 pub(super) fn envelope_indexes(table: &str) -> String {
     let mut sql = String::new();
-    for envelope in Envelope::ALL {
-        let name = envelope.as_str();
+    for envelope in envelope_kinds() {
+        let name = match envelope {
+            Some(envelope) => format!("envelope_{}", envelope.as_str()),
+            None => "no_envelope".to_owned(),
+        };
+        let condition = envelope_condition(envelope);
         sql.push_str(&format!(
-            "CREATE INDEX {table}_envelope_{name} ON {table} (id) WHERE envelope = '{name}';\n"
+            "CREATE INDEX {table}_{name} ON {table} (id) WHERE {condition};\n"
         ));
     }
-    sql.push_str(&format!(
-        "CREATE INDEX {table}_no_envelope ON {table} (id) WHERE envelope IS NULL;\n"
-    ));
     sql
+}
+
+/// Each envelope, then none: one partial index each (see [`envelope_indexes`]).
+pub(super) fn envelope_kinds() -> impl Iterator<Item = Option<Envelope>> {
+    Envelope::ALL.into_iter().map(Some).chain(std::iter::once(None))
+}
+
+/// Which requests the partial index of `envelope` holds, as SQL on the `envelope` column. A query meant to use that
+/// index states exactly this text, since SQLite matches a partial index's condition only word for word.
+pub(super) fn envelope_condition(envelope: Option<Envelope>) -> String {
+    match envelope {
+        Some(envelope) => format!("envelope = '{}'", envelope.as_str()),
+        None => "envelope IS NULL".to_owned(),
+    }
 }
 
 /// Schema version 5: every generation still indexed trades its `(envelope, id)` index for [`envelope_indexes`].

@@ -8,7 +8,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::generations::EVICTED_THROUGH;
+use super::generations::{EVICTED_THROUGH, envelope_condition, envelope_kinds};
 use super::{StoreError, headers_codec};
 use crate::envelope::{BodyKind, Envelope, Finding};
 use crate::record::{Detail, Summary, format_timestamp, header_text};
@@ -153,11 +153,11 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         let high = binds.bind(high);
         conditions.push(format!("{column} >= {low} AND {column} < {high}"));
     }
-    // Literals, so SQLite can use the envelope's partial index (`generations::envelope_indexes`); the names are
-    // the store's own constants, never the client's text.
+    // The partial index's own condition, in literal text (the names are the store's constants, never the
+    // client's text), so SQLite uses that index.
     match query.envelope {
-        Some(EnvelopeFilter::Is(envelope)) => conditions.push(format!("r.envelope = '{}'", envelope.as_str())),
-        Some(EnvelopeFilter::None) => conditions.push("r.envelope IS NULL".into()),
+        Some(EnvelopeFilter::Is(envelope)) => conditions.push(envelope_condition(Some(envelope))),
+        Some(EnvelopeFilter::None) => conditions.push(envelope_condition(None)),
         None => {}
     }
     // Literals, not parameters: only invalid requests are indexed (`requests_invalid`), and SQLite matches a
@@ -283,23 +283,21 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
     // One walk of the summaries counts everything but events. Envelopes are counted here, by name, rather than
     // grouped: their partial indexes cover no GROUP BY, and a grouped walk sorted a million rows (0.65 s against
     // 0.26 s for the counts alone).
-    let envelope_counts: String = Envelope::ALL
-        .iter()
-        .map(|envelope| format!(", count(CASE WHEN envelope = '{}' THEN 1 END)", envelope.as_str()))
+    let envelope_counts: String = envelope_kinds()
+        .map(|envelope| format!(", count(CASE WHEN {} THEN 1 END)", envelope_condition(envelope)))
         .collect();
     let (total, valid, invalid, duplicates, by_envelope) = conn
         .prepare_cached(&format!(
             "SELECT count(*), count(CASE WHEN valid = 1 THEN 1 END), count(CASE WHEN valid = 0 THEN 1 END),
-                    count(duplicate_of), count(CASE WHEN envelope IS NULL THEN 1 END){envelope_counts}
+                    count(duplicate_of){envelope_counts}
              FROM requests"
         ))?
         .query_row([], |row| {
             let mut by_envelope = BTreeMap::new();
-            let names = std::iter::once("none").chain(Envelope::ALL.iter().map(|envelope| envelope.as_str()));
-            for (offset, name) in names.enumerate() {
+            for (offset, envelope) in envelope_kinds().enumerate() {
                 let count: i64 = row.get(4 + offset)?;
                 if count > 0 {
-                    by_envelope.insert(name.to_owned(), count);
+                    by_envelope.insert(envelope.map_or("none", Envelope::as_str).to_owned(), count);
                 }
             }
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, by_envelope))
