@@ -10,12 +10,17 @@
 //! requests with their index entries cost more than inserting them (every entry sought and removed, and each
 //! batch rewrote the first pages of every B-tree).
 //!
+//! The list's path, event and envelope filters are served by lookup tables beside each pair, filled a run of
+//! requests at a time (see `lookups.rs`).
+//!
 //! Readers see two views over the pairs not yet retiring: `requests` (the summaries) and `captures` (summaries
 //! joined with their payloads). SQLite merges the pairs' index walks in id order, so the list's queries read as
 //! over one table.
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
+use super::lookups;
+use super::schema::write_counter;
 use crate::envelope::Envelope;
 
 /// Most ids in one generation, so that a very large `--keep` still retires space in reasonable steps.
@@ -94,6 +99,14 @@ pub(super) fn envelope_condition(envelope: Option<Envelope>) -> String {
     }
 }
 
+/// The summary columns' names, in order.
+fn request_column_names() -> Vec<&'static str> {
+    REQUEST_COLUMNS
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect()
+}
+
 /// Schema version 5: every generation still indexed trades its `(envelope, id)` index for [`envelope_indexes`].
 /// Each new index reads its generation's table once: start-up took 0.6 s once for a store of a million requests.
 pub(super) fn split_envelope_indexes(conn: &Connection) -> rusqlite::Result<()> {
@@ -131,6 +144,11 @@ pub(super) struct Generations {
     list: Vec<Generation>,
     /// How many ids a generation takes before the next one starts; `None` without `--keep`.
     size: Option<u64>,
+    /// The newest id the lookup tables hold (the `indexed_through` counter).
+    indexed_through: i64,
+    /// Requests inserted since the lookup tables last caught up, and the newest of them.
+    tail: u64,
+    newest_id: i64,
     /// The newest generation's insert statements.
     insert_request: String,
     insert_payload: String,
@@ -140,6 +158,7 @@ impl Generations {
     /// Finds the generations in the database. `keep` sizes the ones started from now on; those older than the
     /// newest whose requests are all evicted (up to `evicted_through`) are being retired.
     pub(super) fn load(conn: &Connection, keep: Option<u64>, evicted_through: i64) -> rusqlite::Result<Generations> {
+        let indexed_through = super::schema::read_counter(conn, "indexed_through")?.unwrap_or(0);
         let mut numbers = Vec::new();
         let mut statement =
             conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?;
@@ -182,9 +201,23 @@ impl Generations {
                 .is_none_or(|end| end.saturating_sub(1) <= evicted_through);
         }
         let newest = list.last().map_or(0, |generation| generation.number);
+        let (tail, newest_id): (i64, Option<i64>) = match list.last() {
+            Some(generation) => conn.query_row(
+                &format!(
+                    "SELECT count(*), max(id) FROM requests_{} WHERE id > ?1",
+                    generation.number
+                ),
+                [indexed_through],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?,
+            None => (0, None),
+        };
         Ok(Generations {
             list,
             size: keep.map(|keep| (keep / SHARES).clamp(SMALLEST, LARGEST)),
+            indexed_through,
+            tail: u64::try_from(tail).unwrap_or(0),
+            newest_id: newest_id.unwrap_or(indexed_through),
             insert_request: insert_request_sql(newest),
             insert_payload: insert_payload_sql(newest),
         })
@@ -219,6 +252,8 @@ impl Generations {
             (Some(_), None) => false,
         };
         if full {
+            // The tail must lie in the newest generation, which the views take it from.
+            self.catch_up(tx)?;
             if let Some(newest) = self.list.last_mut() {
                 newest.end = Some(id);
             }
@@ -232,6 +267,30 @@ impl Generations {
         if let Some(newest) = self.list.last_mut() {
             newest.first_id.get_or_insert(id);
         }
+        self.tail += 1;
+        self.newest_id = id;
+    }
+
+    /// Files the tail in the lookup tables once [`lookups::CATCH_UP_AT`] requests wait there.
+    pub(super) fn catch_up_when_due(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
+        if self.tail >= lookups::CATCH_UP_AT {
+            self.catch_up(tx)?;
+        }
+        Ok(())
+    }
+
+    /// Files every request of the tail in the newest generation's lookup tables.
+    fn catch_up(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
+        let Some(newest) = self.list.last() else {
+            return Ok(());
+        };
+        if self.tail == 0 {
+            return Ok(());
+        }
+        lookups::fill(tx, newest.number, self.indexed_through)?;
+        self.indexed_through = self.newest_id;
+        self.tail = 0;
+        write_counter(tx, "indexed_through", self.indexed_through)
     }
 
     /// Goes on retiring the oldest generation once every request in it is evicted: the first time, it leaves the
@@ -259,7 +318,7 @@ impl Generations {
                 .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let drops: String = indexes.iter().map(|index| format!("DROP INDEX \"{index}\";")).collect();
-            tx.execute_batch(&drops)?;
+            tx.execute_batch(&format!("{drops}{}", lookups::drop(number)))?;
         }
         if leaves_views {
             // Left in, it would be read to its end by every walk that finds too few rows elsewhere.
@@ -333,6 +392,7 @@ impl Generations {
             return Ok(false);
         };
         let number = generation.number;
+        lookups::remove(tx, number, id)?;
         let removed = tx.execute(&format!("DELETE FROM requests_{number} WHERE id = ?1"), [id])? > 0;
         tx.execute(&format!("DELETE FROM payloads_{number} WHERE id = ?1"), [id])?;
         Ok(removed)
@@ -349,7 +409,7 @@ impl Generations {
 
     fn start(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         let number = self.list.last().map_or(1, |newest| newest.number + 1);
-        let envelope_indexes = envelope_indexes(&format!("requests_{number}"));
+        let lookups = lookups::create(number);
         tx.execute_batch(&format!(
             "CREATE TABLE requests_{number} ({REQUEST_COLUMNS}
              );
@@ -359,9 +419,7 @@ impl Generations {
                  findings TEXT,
                  body     BLOB NOT NULL
              );
-             CREATE INDEX requests_{number}_by_path     ON requests_{number} (path, id);
-             {envelope_indexes}
-             CREATE INDEX requests_{number}_by_event    ON requests_{number} (event, id);
+             {lookups}
              CREATE INDEX requests_{number}_duplicates  ON requests_{number} (id) WHERE duplicate_of IS NOT NULL;
              CREATE INDEX requests_{number}_invalid     ON requests_{number} (id) WHERE valid = 0;
              CREATE INDEX requests_{number}_by_rare_method ON requests_{number} (method, id) WHERE method <> 'POST';"
@@ -382,9 +440,9 @@ impl Generations {
     /// so at start-up, so that the views always read as this build defines them.
     pub(super) fn write_views(&self, tx: &Transaction) -> rusqlite::Result<()> {
         // Never so: the migrations make the first generation, and clearing starts a new one at once.
-        if self.list.is_empty() {
+        let Some(newest) = self.list.last().map(|g| g.number) else {
             return Ok(());
-        }
+        };
         drop_views(tx)?;
         let summaries: Vec<String> = self
             .list
@@ -406,21 +464,36 @@ impl Generations {
                 )
             })
             .collect();
+        let numbers: Vec<u64> = self
+            .list
+            .iter()
+            .rev()
+            .filter(|g| !g.retiring)
+            .map(|g| g.number)
+            .collect();
         tx.execute_batch(&format!(
             "CREATE VIEW requests AS {};
-             CREATE VIEW captures AS {};",
+             CREATE VIEW captures AS {};
+             {}",
             summaries.join(" UNION ALL "),
-            captures.join(" UNION ALL ")
+            captures.join(" UNION ALL "),
+            lookups::views(&request_column_names(), newest, &numbers, EVICTED_THROUGH)
         ))
     }
 }
 
 fn drop_views(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.execute_batch("DROP VIEW IF EXISTS requests; DROP VIEW IF EXISTS captures;")
+    tx.execute_batch(&format!(
+        "DROP VIEW IF EXISTS requests; DROP VIEW IF EXISTS captures; {}",
+        lookups::drop_views()
+    ))
 }
 
 fn drop_tables(tx: &Transaction, number: u64) -> rusqlite::Result<()> {
-    tx.execute_batch(&format!("DROP TABLE requests_{number}; DROP TABLE payloads_{number};"))
+    tx.execute_batch(&format!(
+        "DROP TABLE requests_{number}; DROP TABLE payloads_{number}; {}",
+        lookups::drop(number)
+    ))
 }
 
 fn insert_request_sql(number: u64) -> String {
@@ -493,12 +566,15 @@ mod tests {
     }
 
     fn tables(conn: &Connection) -> Vec<String> {
-        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB '*_[0-9]*' ORDER BY name")
-            .expect("schema")
-            .query_map([], |row| row.get(0))
-            .expect("rows")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows")
+        conn.prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB '*_[0-9]*' AND name NOT GLOB '*_ids'
+             ORDER BY name",
+        )
+        .expect("schema")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
     }
 
     #[test]

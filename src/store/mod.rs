@@ -8,6 +8,7 @@ mod generations;
 mod headers_codec;
 mod key_filter;
 mod keys;
+mod lookups;
 mod queries;
 mod schema;
 mod waiting_keys;

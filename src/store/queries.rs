@@ -1,6 +1,7 @@
 //! Read queries: pages of summaries with filters, one request in full, its raw body, and totals. Every filter
-//! reads ids newest first without sorting: through an index that ends in `id`, or, for the common side of a
-//! filter whose rare side alone is indexed (valid requests, POST), along the table itself.
+//! reads ids newest first without sorting: through a lookup table (path, event, envelope; see `lookups.rs`), an
+//! index that ends in `id`, or, for the common side of a filter whose rare side alone is indexed (valid requests,
+//! POST), along the table itself.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
 use super::generations::{EVICTED_THROUGH, envelope_condition, envelope_kinds};
+use super::lookups::{self, NO_ENVELOPE};
 use super::{StoreError, headers_codec};
 use crate::envelope::{BodyKind, Envelope, Finding};
 use crate::record::{Detail, Summary, format_timestamp, header_text};
@@ -127,7 +129,15 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreEr
 fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds), StoreError> {
     let mut conditions: Vec<String> = Vec::new();
     let mut binds = Binds::default();
-    let mut source = "requests";
+    let mut source = "requests".to_owned();
+    let text = query.text.as_ref().filter(|text| !text.is_empty());
+    let rare_side = query.valid == Some(false)
+        || query.duplicate == Some(true)
+        || query.method.as_deref().is_some_and(|method| method != "POST");
+    // One filter is read through its lookup view: an event first (one value), then a path prefix that few paths
+    // match, then an envelope unless a rare side of another filter has its own index. A text search reads the
+    // payloads, which only `captures` joins.
+    let mut looked_up = false;
     if let Some(before) = query.before {
         conditions.push(format!("r.id < {}", binds.bind(before)));
     }
@@ -144,21 +154,32 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         // index finds them and they are sorted; when many match, walking ids newest first finds a page sooner,
         // so the path column is then kept out of index selection (the unary `+`).
         let high = format!("{prefix}\u{10FFFF}");
-        let column = if prefix_is_common(conn, prefix, &high)? {
-            "+r.path"
+        let column = if text.is_none() && query.event.is_none() && !prefix_is_common(conn, prefix, &high)? {
+            looked_up = true;
+            source = lookups::PATH.view();
+            "r.lookup"
         } else {
-            "r.path"
+            "+r.path"
         };
         let low = binds.bind(prefix.clone());
         let high = binds.bind(high);
         conditions.push(format!("{column} >= {low} AND {column} < {high}"));
     }
-    // The partial index's own condition, in literal text (the names are the store's constants, never the
-    // client's text), so SQLite uses that index.
-    match query.envelope {
-        Some(EnvelopeFilter::Is(envelope)) => conditions.push(envelope_condition(Some(envelope))),
-        Some(EnvelopeFilter::None) => conditions.push(envelope_condition(None)),
-        None => {}
+    if let Some(envelope) = query.envelope {
+        if text.is_none() && query.event.is_none() && !looked_up && !rare_side {
+            looked_up = true;
+            source = lookups::ENVELOPE.view();
+            let value = match envelope {
+                EnvelopeFilter::Is(envelope) => envelope.as_str(),
+                EnvelopeFilter::None => NO_ENVELOPE,
+            };
+            conditions.push(format!("r.lookup = {}", binds.bind(value.to_owned())));
+        } else {
+            conditions.push(match envelope {
+                EnvelopeFilter::Is(envelope) => envelope_condition(Some(envelope)),
+                EnvelopeFilter::None => envelope_condition(None),
+            });
+        }
     }
     // Literals, not parameters: only invalid requests are indexed (`requests_invalid`), and SQLite matches a
     // partial index's condition only against literal text. Valid requests are the common side, found by walking
@@ -174,10 +195,18 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         None => {}
     }
     if let Some(event) = &query.event {
-        conditions.push(format!("r.event = {}", binds.bind(event.clone())));
+        let column = if text.is_none() {
+            looked_up = true;
+            source = lookups::EVENT.view();
+            "r.lookup"
+        } else {
+            "r.event"
+        };
+        conditions.push(format!("{column} = {}", binds.bind(event.clone())));
     }
-    if let Some(text) = query.text.as_ref().filter(|text| !text.is_empty()) {
-        source = "captures";
+    debug_assert!(!(looked_up && text.is_some()));
+    if let Some(text) = text {
+        source = "captures".to_owned();
         let needle = binds.bind(text.to_lowercase());
         conditions.push(format!(
             "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
@@ -201,7 +230,9 @@ const PREFIX_PROBE: i64 = 5000;
 /// Whether at least [`PREFIX_PROBE`] paths fall in `[low, high)`; counts at most that many index entries.
 fn prefix_is_common(conn: &Connection, low: &str, high: &str) -> Result<bool, StoreError> {
     let matches: i64 = conn
-        .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM requests WHERE path >= ?1 AND path < ?2 LIMIT ?3)")?
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM requests_by_path WHERE lookup >= ?1 AND lookup < ?2 LIMIT ?3)",
+        )?
         .query_row(rusqlite::params![low, high, PREFIX_PROBE], |row| row.get(0))?;
     Ok(matches >= PREFIX_PROBE)
 }
@@ -303,8 +334,7 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, by_envelope))
         })?;
     let mut by_event = BTreeMap::new();
-    let mut statement =
-        conn.prepare_cached("SELECT event, count(*) FROM requests WHERE event IS NOT NULL GROUP BY event")?;
+    let mut statement = conn.prepare_cached("SELECT value, sum(requests) FROM event_counts GROUP BY value")?;
     for row in statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))? {
         let (event, count) = row?;
         by_event.insert(event, count);
@@ -369,34 +399,6 @@ mod tests {
         let filters = [
             (
                 ListQuery {
-                    event: Some("invoices.created".into()),
-                    ..ListQuery::default()
-                },
-                Some("by_event"),
-            ),
-            (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::Is(Envelope::ChannelEvent)),
-                    ..ListQuery::default()
-                },
-                Some("envelope_channel_event"),
-            ),
-            (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::Is(Envelope::EntityAction)),
-                    ..ListQuery::default()
-                },
-                Some("envelope_entity_action"),
-            ),
-            (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::None),
-                    ..ListQuery::default()
-                },
-                Some("no_envelope"),
-            ),
-            (
-                ListQuery {
                     valid: Some(false),
                     ..ListQuery::default()
                 },
@@ -430,14 +432,6 @@ mod tests {
                 },
                 None,
             ),
-            (
-                ListQuery {
-                    event: Some("user.new".into()),
-                    before: Some(1000),
-                    ..ListQuery::default()
-                },
-                Some("by_event"),
-            ),
         ];
         for (filter, index) in filters {
             let query = ListQuery { limit: 50, ..filter };
@@ -447,7 +441,7 @@ mod tests {
             assert_eq!(reads.len(), 2, "{query:?} reads each generation once: {plan}");
             for read in reads {
                 match index {
-                    // Both `requests_by_event` (the migrated generation) and `requests_2_by_event`.
+                    // Both `requests_invalid` (the migrated generation) and `requests_2_invalid`.
                     Some(index) => assert!(
                         read.contains(" INDEX ")
                             && read.split_whitespace().any(|word| word.ends_with(&format!("_{index}"))),
@@ -462,7 +456,89 @@ mod tests {
     }
 
     #[test]
-    fn rare_path_prefix_uses_the_path_index() {
+    fn lookup_filters_search_each_lookup_table_and_the_tail_in_id_order() {
+        let (_dir, conn) = store();
+        let filters = [
+            (
+                ListQuery {
+                    event: Some("invoices.created".into()),
+                    ..ListQuery::default()
+                },
+                "event",
+            ),
+            (
+                ListQuery {
+                    event: Some("user.new".into()),
+                    before: Some(1000),
+                    valid: Some(false),
+                    ..ListQuery::default()
+                },
+                "event",
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::Is(Envelope::ChannelEvent)),
+                    ..ListQuery::default()
+                },
+                "envelope",
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::Is(Envelope::EntityAction)),
+                    method: Some("POST".into()),
+                    ..ListQuery::default()
+                },
+                "envelope",
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::None),
+                    ..ListQuery::default()
+                },
+                "envelope",
+            ),
+        ];
+        for (filter, lookup) in filters {
+            let query = ListQuery { limit: 50, ..filter };
+            let (sql, binds) = list_statement(&conn, &query).expect("statement");
+            let plan = plan(&conn, &sql, binds.0);
+            for generation in [1, 2] {
+                assert!(
+                    plan.contains(&format!(
+                        "SEARCH requests_{generation}_{lookup}_ids USING PRIMARY KEY (value=?"
+                    )),
+                    "{query:?} searches generation {generation}'s lookup table: {plan}"
+                );
+            }
+            // The tail, above the ids filed, is in the newest generation: a range of its ids.
+            assert!(
+                plan.lines()
+                    .any(|line| line.starts_with("SEARCH requests_2 ") && line.contains(">?")),
+                "{query:?}: {plan}"
+            );
+            assert!(!plan.contains("SCAN"), "{query:?} scans: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{query:?} sorts: {plan}");
+        }
+    }
+
+    #[test]
+    fn a_rare_side_filter_beside_an_envelope_keeps_its_own_index() {
+        let (_dir, conn) = store();
+        let query = ListQuery {
+            limit: 50,
+            envelope: Some(EnvelopeFilter::Is(Envelope::ChannelEvent)),
+            valid: Some(false),
+            ..ListQuery::default()
+        };
+        let (sql, binds) = list_statement(&conn, &query).expect("statement");
+        let plan = plan(&conn, &sql, binds.0);
+        let reads = table_reads(&plan);
+        assert_eq!(reads.len(), 2, "{plan}");
+        assert!(reads.iter().all(|read| read.contains("_invalid")), "{plan}");
+    }
+
+    #[test]
+    fn rare_path_prefix_uses_the_path_lookup() {
         let (_dir, conn) = store();
         let query = ListQuery {
             limit: 50,
@@ -471,9 +547,159 @@ mod tests {
         };
         let (sql, binds) = list_statement(&conn, &query).expect("statement");
         let plan = plan(&conn, &sql, binds.0);
-        let reads = table_reads(&plan);
-        assert_eq!(reads.len(), 2, "{plan}");
-        assert!(reads.iter().all(|read| read.contains("by_path")), "{plan}");
+        for generation in [1, 2] {
+            assert!(
+                plan.contains(&format!(
+                    "SEARCH requests_{generation}_path_ids USING PRIMARY KEY (value>? AND value<?)"
+                )),
+                "{plan}"
+            );
+        }
+        assert!(!plan.contains("SCAN"), "{plan}");
+    }
+
+    #[test]
+    fn filters_find_the_same_requests_in_the_lookup_tables_and_the_tail() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open_writer(&dir.path().join("lookups.db"), Durability::Normal, None).expect("open");
+        // Generations of 700 ids: the lookup tables catch up when the second starts and at 1,024 of the tail.
+        let mut generations = Generations::load(&conn, Some(4 * 700), 0)
+            .expect("generations")
+            .sized(700);
+        let paths = ["/hooks/a", "/hooks/b", "/other"];
+        let events = [Some("invoices.created"), Some("user.new"), None];
+        let envelopes = [Some("channel_event"), None, Some("entity_action"), None];
+        let last = 2 * super::lookups::CATCH_UP_AT as i64;
+        for batch in (1..=last).collect::<Vec<i64>>().chunks(64) {
+            let tx = conn.transaction().expect("begin");
+            for &id in batch {
+                generations.make_room(&tx, id).expect("room");
+                let index = usize::try_from(id).expect("id");
+                tx.execute(
+                    generations.insert_request(),
+                    rusqlite::params![
+                        id,
+                        0,
+                        "POST",
+                        paths[index % 3],
+                        "",
+                        None::<String>,
+                        0,
+                        "json",
+                        envelopes[index % 4],
+                        index % 5 != 0,
+                        events[index % 7 % 3],
+                        0,
+                        0,
+                        None::<Vec<u8>>,
+                        None::<i64>,
+                        ""
+                    ],
+                )
+                .expect("summary");
+                tx.execute(
+                    generations.insert_payload(),
+                    rusqlite::params![id, b"", None::<String>, b""],
+                )
+                .expect("payload");
+                generations.inserted(id);
+            }
+            generations.catch_up_when_due(&tx).expect("catch up");
+            tx.commit().expect("commit");
+        }
+        let through: i64 = conn
+            .query_row("SELECT value FROM counters WHERE name = 'indexed_through'", [], |row| {
+                row.get(0)
+            })
+            .expect("counter");
+        assert!(
+            through > 1000 && through < last,
+            "requests on both sides: filed through {through}"
+        );
+        // A filed request and one of the tail deleted: neither is found any more.
+        let tx = conn.transaction().expect("begin");
+        assert!(generations.delete(&tx, 9).expect("delete filed"));
+        assert!(generations.delete(&tx, last - 3).expect("delete tail"));
+        tx.commit().expect("commit");
+
+        let filters = [
+            (
+                ListQuery {
+                    event: Some("user.new".into()),
+                    ..ListQuery::default()
+                },
+                "event = 'user.new'",
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::None),
+                    ..ListQuery::default()
+                },
+                "envelope IS NULL",
+            ),
+            (
+                ListQuery {
+                    envelope: Some(EnvelopeFilter::Is(Envelope::EntityAction)),
+                    ..ListQuery::default()
+                },
+                "envelope = 'entity_action'",
+            ),
+            (
+                ListQuery {
+                    path_prefix: Some("/hooks/".into()),
+                    ..ListQuery::default()
+                },
+                "path LIKE '/hooks/%'",
+            ),
+            (
+                ListQuery {
+                    event: Some("invoices.created".into()),
+                    path_prefix: Some("/other".into()),
+                    valid: Some(false),
+                    ..ListQuery::default()
+                },
+                "event = 'invoices.created' AND path = '/other' AND valid = 0",
+            ),
+        ];
+        for (filter, condition) in filters {
+            let expected: Vec<i64> = conn
+                .prepare(&format!("SELECT id FROM requests WHERE {condition} ORDER BY id DESC"))
+                .expect("expected")
+                .query_map([], |row| row.get(0))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows");
+            assert!(expected.iter().any(|id| *id > through) && expected.iter().any(|id| *id <= through));
+            let mut found = Vec::new();
+            let mut before = None;
+            loop {
+                let query = ListQuery {
+                    limit: 100,
+                    before,
+                    ..filter.clone()
+                };
+                let page = list(&conn, &query).expect("page");
+                found.extend(page.requests.iter().map(|summary| summary.id));
+                match page.next_before {
+                    Some(next) => before = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(found, expected, "{condition}");
+        }
+        let stats = stats(&conn).expect("stats");
+        let counted: i64 = conn
+            .query_row("SELECT count(*) FROM requests WHERE event = 'user.new'", [], |row| {
+                row.get(0)
+            })
+            .expect("count");
+        assert_eq!(stats.by_event.get("user.new"), Some(&counted));
+        let with_event: i64 = conn
+            .query_row("SELECT count(*) FROM requests WHERE event IS NOT NULL", [], |row| {
+                row.get(0)
+            })
+            .expect("count");
+        assert_eq!(stats.by_event.values().sum::<i64>(), with_event);
     }
 
     #[test]

@@ -171,6 +171,9 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // Version 5 indexes envelopes by partial indexes of ids, one per envelope (see `generations.rs`).
     Migration::Code(super::generations::split_envelope_indexes),
+    // Version 6 moves the path, event and envelope filters from indexes to lookup tables filled in runs (see
+    // `lookups.rs`).
+    Migration::Code(super::lookups::migrate),
 ];
 
 /// The schema version this build writes.
@@ -440,8 +443,18 @@ mod tests {
         assert_eq!(summaries, 1, "the views leave evicted requests out");
     }
 
+    /// The names of a table's indexes.
+    fn indexes_of(conn: &Connection, table: &str) -> Vec<String> {
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
+            .expect("indexes")
+            .query_map([table], |row| row.get(0))
+            .expect("indexes")
+            .collect::<rusqlite::Result<_>>()
+            .expect("indexes")
+    }
+
     #[test]
-    fn version_4_store_indexes_each_envelope_apart() {
+    fn version_4_store_indexes_each_envelope_apart_then_files_them_in_lookup_tables() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v4.db");
         {
@@ -474,15 +487,9 @@ mod tests {
             )
             .expect("generations");
         }
-        let conn = open_writer(&path, Durability::Normal, None).expect("migrate");
-        let indexes = |table: &str| -> Vec<String> {
-            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
-                .expect("indexes")
-                .query_map([table], |row| row.get(0))
-                .expect("indexes")
-                .collect::<rusqlite::Result<_>>()
-                .expect("indexes")
-        };
+        let conn = Connection::open(&path).expect("open");
+        MIGRATIONS[4].apply(&conn).expect("version 5");
+        let indexes = |table: &str| indexes_of(&conn, table);
         assert!(
             indexes("requests_1").iter().all(|name| !name.ends_with("by_envelope")),
             "{:?}",
@@ -519,6 +526,49 @@ mod tests {
             [2]
         );
         assert_eq!(ids("requests_1_no_envelope", "envelope IS NULL"), [3, 4]);
+        conn.pragma_update(None, "user_version", 5).expect("version");
+        drop(conn);
+
+        // Version 6: the path, event and envelope indexes become lookup tables holding every stored request.
+        let conn = open_writer(&path, Durability::Normal, None).expect("migrate");
+        let indexes = |table: &str| indexes_of(&conn, table);
+        assert!(
+            indexes("requests_1")
+                .iter()
+                .all(|name| !name.contains("envelope") && !name.ends_with("by_path") && !name.ends_with("by_event")),
+            "{:?}",
+            indexes("requests_1")
+        );
+        assert!(indexes("requests_2").is_empty(), "{:?}", indexes("requests_2"));
+        let filed = |table: &str| -> Vec<(String, i64)> {
+            conn.prepare(&format!("SELECT value, id FROM {table} ORDER BY value, id"))
+                .expect("lookup")
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .expect("rows")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
+        assert_eq!(
+            filed("requests_1_envelope_ids"),
+            [
+                ("channel_event".to_owned(), 1),
+                ("entity_action".to_owned(), 2),
+                ("none".to_owned(), 3),
+                ("none".to_owned(), 4)
+            ]
+        );
+        assert_eq!(filed("requests_1_path_ids").len(), 4);
+        assert!(filed("requests_1_event_ids").is_empty(), "no request has an event");
+        assert!(filed("requests_2_path_ids").is_empty());
+        let retiring_lookups: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name GLOB 'requests_3_*_ids'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("schema");
+        assert_eq!(retiring_lookups, 0, "a retiring generation gets no lookup tables");
+        assert_eq!(read_counter(&conn, "indexed_through").expect("counter"), Some(4));
     }
 
     #[test]

@@ -299,6 +299,7 @@ impl Writer {
             }
         }
         drop(statements);
+        generations.catch_up_when_due(&tx)?;
         let mut evicted_through = self.evicted_through;
         let mut trimming = false;
         // Eviction raises `evicted_through`, from which on every reader leaves the oldest requests out. Their tables

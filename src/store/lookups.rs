@@ -1,0 +1,218 @@
+//! Lookup tables: the list's path, event and envelope filters, indexed in runs rather than one capture at a time.
+//!
+//! Each generation has one lookup table per filter, `requests_N_{path,event,envelope}_ids`, keyed by `(value, id)`
+//! without a rowid, so a filter walks one value's ids newest first. The writer fills them a run of requests at a
+//! time (see [`CATCH_UP_AT`]) and records the newest id they hold in the `indexed_through` counter; readers take
+//! the requests above it, the tail, from the summary table itself. As SQLite indexes on the summaries, these three
+//! rewrote three to four pages each to the WAL at every commit of a few dozen captures, about a third of its
+//! pages: an append to an index rewrites its rightmost leaf and, every few commits, spreads the last leaves over
+//! one page more. Filled a thousand entries at a time, a page is written once whatever share of it is new. At full
+//! load capture ran 12 % faster (the writer 7.0 µs a capture against 8.9).
+//!
+//! Readers see each filter as a view, `requests_by_{path,event,envelope}`: the summaries' columns and a `lookup`
+//! column holding the filter's value, over the tail and every generation not being retired. A query states its
+//! value on `lookup`; SQLite then searches each lookup table and merges the walks in id order, like the `requests`
+//! view's.
+
+use rusqlite::{Connection, Transaction};
+
+/// The newest id every lookup table covers; the requests above it are the tail.
+pub(super) const INDEXED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'indexed_through')";
+
+/// How many requests the tail holds before the writer moves their values into the lookup tables, in the batch
+/// that reaches it. A filtered read scans the tail whole, a fraction of a millisecond at this size; the batch that
+/// catches up inserts three times as many entries, about a millisecond more.
+pub(super) const CATCH_UP_AT: u64 = 1024;
+
+/// The envelope lookup's value for a request without an envelope (a key column cannot be NULL).
+pub const NO_ENVELOPE: &str = "none";
+
+/// One filter's lookup: its name and the value it files a summary under, as SQL on the summary's columns. A
+/// summary without a value (no event) is not filed.
+pub(super) struct Lookup {
+    pub name: &'static str,
+    value: &'static str,
+}
+
+pub(super) const PATH: Lookup = Lookup {
+    name: "path",
+    value: "path",
+};
+pub(super) const EVENT: Lookup = Lookup {
+    name: "event",
+    value: "event",
+};
+pub(super) const ENVELOPE: Lookup = Lookup {
+    name: "envelope",
+    value: "CAST(coalesce(envelope, 'none') AS TEXT)",
+};
+
+pub(super) const ALL: [Lookup; 3] = [PATH, EVENT, ENVELOPE];
+
+impl Lookup {
+    /// The lookup table of generation `number`.
+    pub(super) fn table(&self, number: u64) -> String {
+        format!("requests_{number}_{}_ids", self.name)
+    }
+
+    /// The view readers filter through.
+    pub(super) fn view(&self) -> String {
+        format!("requests_by_{}", self.name)
+    }
+
+    fn create(&self, number: u64) -> String {
+        format!(
+            "CREATE TABLE {} (value TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (value, id)) WITHOUT ROWID;\n",
+            self.table(number)
+        )
+    }
+
+    /// Files the requests of generation `number` above `?1`. Ids are taken in order, so each value's entries are
+    /// appended.
+    fn fill(&self, number: u64) -> String {
+        format!(
+            "INSERT INTO {} (value, id) SELECT {value}, id FROM requests_{number} WHERE id > ?1 AND {value} IS NOT NULL",
+            self.table(number),
+            value = self.value
+        )
+    }
+
+    /// The view's statement over the tail, in generation `newest`, and the generations `numbers`, newest first.
+    /// Each arm takes its id from the lookup table, so that its walk of one value is in id order.
+    fn view_sql(&self, columns: &[&str], newest: u64, numbers: &[u64], evicted_through: &str) -> String {
+        // No aliases, so that query plans name the tables they read.
+        let value = self.value;
+        let mut arms = vec![format!(
+            "SELECT *, {value} AS lookup FROM requests_{newest}
+             WHERE id > {INDEXED_THROUGH} AND +id > {evicted_through}"
+        )];
+        for number in numbers {
+            let table = self.table(*number);
+            let summary = format!("requests_{number}");
+            let others: Vec<String> = columns
+                .iter()
+                .skip(1)
+                .map(|column| format!("{summary}.{column}"))
+                .collect();
+            arms.push(format!(
+                "SELECT {table}.id, {others}, {table}.value FROM {table} JOIN {summary} ON {summary}.id = {table}.id
+                 WHERE {table}.id <= {INDEXED_THROUGH} AND +{table}.id > {evicted_through}",
+                others = others.join(", ")
+            ));
+        }
+        format!("CREATE VIEW {} AS {};\n", self.view(), arms.join(" UNION ALL "))
+    }
+}
+
+/// Creates the lookup tables of generation `number`.
+pub(super) fn create(number: u64) -> String {
+    ALL.iter().map(|lookup| lookup.create(number)).collect()
+}
+
+/// Drops the lookup tables of generation `number`, if it has them (generations retired before schema version 6
+/// never had).
+pub(super) fn drop(number: u64) -> String {
+    ALL.iter()
+        .map(|lookup| format!("DROP TABLE IF EXISTS {};\n", lookup.table(number)))
+        .collect()
+}
+
+/// Files the requests of generation `number` above `through` in every lookup table.
+pub(super) fn fill(tx: &Transaction, number: u64, through: i64) -> rusqlite::Result<()> {
+    for lookup in &ALL {
+        tx.prepare_cached(&lookup.fill(number))?.execute([through])?;
+    }
+    Ok(())
+}
+
+/// Removes request `id` of generation `number` from every lookup table, before its summary goes.
+pub(super) fn remove(tx: &Transaction, number: u64, id: i64) -> rusqlite::Result<()> {
+    for lookup in &ALL {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE value = (SELECT {value} FROM requests_{number} WHERE id = ?1) AND id = ?1",
+            table = lookup.table(number),
+            value = lookup.value
+        ))?
+        .execute([id])?;
+    }
+    Ok(())
+}
+
+/// The filters' views, and `event_counts`, the number of requests per event: counted per lookup table along its
+/// key, so no summary is read for it but the tail's.
+pub(super) fn views(columns: &[&str], newest: u64, numbers: &[u64], evicted_through: &str) -> String {
+    let mut sql: String = ALL
+        .iter()
+        .map(|lookup| lookup.view_sql(columns, newest, numbers, evicted_through))
+        .collect();
+    let mut arms = vec![format!(
+        "SELECT event AS value, count(*) AS requests FROM requests_{newest}
+         WHERE id > {INDEXED_THROUGH} AND +id > {evicted_through} AND event IS NOT NULL GROUP BY event"
+    )];
+    for number in numbers {
+        arms.push(format!(
+            "SELECT value, count(*) FROM {} WHERE +id > {evicted_through} AND id <= {INDEXED_THROUGH} GROUP BY value",
+            EVENT.table(*number)
+        ));
+    }
+    sql.push_str(&format!("CREATE VIEW event_counts AS {};\n", arms.join(" UNION ALL ")));
+    sql
+}
+
+/// Drops the views [`views`] creates.
+pub(super) fn drop_views() -> String {
+    let mut sql: String = ALL
+        .iter()
+        .map(|lookup| format!("DROP VIEW IF EXISTS {};\n", lookup.view()))
+        .collect();
+    sql.push_str("DROP VIEW IF EXISTS event_counts;\n");
+    sql
+}
+
+/// Schema version 6: every generation that still has its indexes trades the path, event and envelope ones for
+/// lookup tables holding all its requests. Generations being retired (without indexes) get none.
+pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let indexed = conn
+        .prepare(
+            "SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'index' AND tbl_name GLOB 'requests_[0-9]*'",
+        )?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for table in indexed {
+        let Some(number) = table.strip_prefix("requests_").and_then(|n| n.parse::<u64>().ok()) else {
+            continue;
+        };
+        let old = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1
+                 AND (name GLOB '*_by_path' OR name GLOB '*_by_event' OR name GLOB '*envelope*')",
+            )?
+            .query_map([&table], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let drops: String = old.iter().map(|index| format!("DROP INDEX \"{index}\";")).collect();
+        conn.execute_batch(&format!("{drops}{}", create(number)))?;
+        for lookup in &ALL {
+            // Sorted by value, so each table is appended in key order.
+            conn.execute(
+                &format!(
+                    "INSERT INTO {} (value, id) SELECT {value}, id FROM requests_{number} WHERE {value} IS NOT NULL
+                     ORDER BY 1, 2",
+                    lookup.table(number),
+                    value = lookup.value
+                ),
+                [],
+            )?;
+        }
+    }
+    // Every stored request is filed now: the tail starts empty.
+    let tables = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut through = 0_i64;
+    for table in tables {
+        let newest: Option<i64> = conn.query_row(&format!("SELECT max(id) FROM \"{table}\""), [], |row| row.get(0))?;
+        through = through.max(newest.unwrap_or(0));
+    }
+    super::schema::write_counter(conn, "indexed_through", through)
+}
