@@ -78,7 +78,10 @@ impl Lookup {
     }
 
     /// The view's statement over the tail, in generation `newest`, and the generations `numbers`, newest first.
-    /// Each arm takes its id from the lookup table, so that its walk of one value is in id order.
+    /// Each arm takes its id from the lookup table, so that its walk of one value is in id order. The join to the
+    /// summaries is a LEFT JOIN, which SQLite leaves out of a query that reads no summary column (counting paths);
+    /// it yields the same rows, since every filed id has its summary: a delete removes both, and retirement drops
+    /// the lookup tables before it deletes a row.
     fn view_sql(&self, columns: &[&str], newest: u64, numbers: &[u64], evicted_through: &str) -> String {
         // No aliases, so that query plans name the tables they read.
         let value = self.value;
@@ -95,7 +98,7 @@ impl Lookup {
                 .map(|column| format!("{summary}.{column}"))
                 .collect();
             arms.push(format!(
-                "SELECT {table}.id, {others}, {table}.value FROM {table} JOIN {summary} ON {summary}.id = {table}.id
+                "SELECT {table}.id, {others}, {table}.value FROM {table} LEFT JOIN {summary} ON {summary}.id = {table}.id
                  WHERE {table}.id <= {INDEXED_THROUGH} AND +{table}.id > {evicted_through}",
                 others = others.join(", ")
             ));

@@ -227,12 +227,16 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
 /// among a million rows, a newest-first walk meets a page of 50 within about 10,000 rows.
 const PREFIX_PROBE: i64 = 5000;
 
-/// Whether at least [`PREFIX_PROBE`] paths fall in `[low, high)`; counts at most that many index entries.
+/// Counts at most [`PREFIX_PROBE`] paths in `[low, high)`. It reads the lookup tables alone: their views join the
+/// summaries with a LEFT JOIN, which SQLite leaves out when no summary column is used (an inner join read a
+/// summary per entry, 2.9 ms at a million rows against 1.2).
+const PREFIX_COUNT: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM requests_by_path WHERE lookup >= ?1 AND lookup < ?2 LIMIT ?3)";
+
+/// Whether at least [`PREFIX_PROBE`] paths fall in `[low, high)`.
 fn prefix_is_common(conn: &Connection, low: &str, high: &str) -> Result<bool, StoreError> {
     let matches: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM requests_by_path WHERE lookup >= ?1 AND lookup < ?2 LIMIT ?3)",
-        )?
+        .prepare_cached(PREFIX_COUNT)?
         .query_row(rusqlite::params![low, high, PREFIX_PROBE], |row| row.get(0))?;
     Ok(matches >= PREFIX_PROBE)
 }
@@ -535,6 +539,24 @@ mod tests {
         let reads = table_reads(&plan);
         assert_eq!(reads.len(), 2, "{plan}");
         assert!(reads.iter().all(|read| read.contains("_invalid")), "{plan}");
+    }
+
+    #[test]
+    fn counting_paths_reads_the_path_lookup_tables_alone() {
+        let (_dir, conn) = store();
+        let binds = vec![
+            SqlValue::Text("/hooks/".into()),
+            SqlValue::Text("/hooks/\u{10FFFF}".into()),
+            SqlValue::Integer(PREFIX_PROBE),
+        ];
+        let plan = plan(&conn, PREFIX_COUNT, binds);
+        for generation in [1, 2] {
+            assert!(
+                plan.contains(&format!("SEARCH requests_{generation}_path_ids USING PRIMARY KEY")),
+                "{plan}"
+            );
+        }
+        assert!(!plan.contains("(rowid=?)"), "no summary is read: {plan}");
     }
 
     #[test]
