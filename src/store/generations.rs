@@ -401,6 +401,8 @@ impl Generations {
     /// Drops every generation and starts an empty one.
     pub(super) fn clear(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         drop_views(tx)?;
+        // Nothing is left above `indexed_through`; the ids that come next are above it too.
+        self.tail = 0;
         for generation in self.list.drain(..) {
             drop_tables(tx, generation.number)?;
         }
