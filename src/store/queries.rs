@@ -137,7 +137,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     // One filter is read through its lookup view: an event first (one value), then a path prefix that few paths
     // match, then an envelope unless a rare side of another filter has its own index. A text search reads the
     // payloads, which only `captures` joins.
-    let mut looked_up = false;
+    let mut path_looked_up = false;
     if let Some(before) = query.before {
         conditions.push(format!("r.id < {}", binds.bind(before)));
     }
@@ -151,11 +151,11 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     }
     if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
         // A range rather than LIKE, so `%` and `_` in the prefix mean themselves. When few rows match, the path
-        // index finds them and they are sorted; when many match, walking ids newest first finds a page sooner,
+        // lookup finds them and they are sorted; when many match, walking ids newest first finds a page sooner,
         // so the path column is then kept out of index selection (the unary `+`).
         let high = format!("{prefix}\u{10FFFF}");
         let column = if text.is_none() && query.event.is_none() && !prefix_is_common(conn, prefix, &high)? {
-            looked_up = true;
+            path_looked_up = true;
             source = lookups::PATH.view();
             "r.lookup"
         } else {
@@ -166,8 +166,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         conditions.push(format!("{column} >= {low} AND {column} < {high}"));
     }
     if let Some(envelope) = query.envelope {
-        if text.is_none() && query.event.is_none() && !looked_up && !rare_side {
-            looked_up = true;
+        if text.is_none() && query.event.is_none() && !path_looked_up && !rare_side {
             source = lookups::ENVELOPE.view();
             let value = match envelope {
                 EnvelopeFilter::Is(envelope) => envelope.as_str(),
@@ -196,7 +195,6 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     }
     if let Some(event) = &query.event {
         let column = if text.is_none() {
-            looked_up = true;
             source = lookups::EVENT.view();
             "r.lookup"
         } else {
@@ -204,7 +202,6 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         };
         conditions.push(format!("{column} = {}", binds.bind(event.clone())));
     }
-    debug_assert!(!(looked_up && text.is_some()));
     if let Some(text) = text {
         source = "captures".to_owned();
         let needle = binds.bind(text.to_lowercase());
