@@ -300,13 +300,30 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
         return Ok(());
     }
     register_key_hash(conn)?;
+    // A store written by an older build may take seconds (version 6 files every stored request in the lookup
+    // tables: 4 s for a million), so whoever started it learns why start-up waits.
+    let started = std::time::Instant::now();
+    if from > 0 {
+        tracing::info!(
+            from,
+            to = LATEST_VERSION,
+            "upgrading the store's schema; a large store takes a few seconds"
+        );
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(from).unwrap_or(0)) {
         migration.apply(&tx)?;
         tx.pragma_update(None, "user_version", i64::try_from(index + 1).unwrap_or(i64::MAX))?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-    tx.commit()
+    tx.commit()?;
+    if from > 0 {
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis(),
+            "upgraded the store's schema"
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a non-empty file that does not start with SQLite's magic header, before SQLite touches it.
