@@ -144,10 +144,9 @@ pub(super) struct Generations {
     list: Vec<Generation>,
     /// How many ids a generation takes before the next one starts; `None` without `--keep`.
     size: Option<u64>,
-    /// The newest id the lookup tables hold (the `indexed_through` counter).
+    /// The newest id the lookup tables hold (the `indexed_through` counter); the ids above it, up to the newest
+    /// inserted, are the tail.
     indexed_through: i64,
-    /// Requests inserted since the lookup tables last caught up, and the newest of them.
-    tail: u64,
     newest_id: i64,
     /// The newest generation's insert statements.
     insert_request: String,
@@ -191,9 +190,11 @@ impl Generations {
                 indexed: indexes > 0,
             });
         }
-        if let Some(newest) = list.last_mut() {
-            newest.end = None;
-        }
+        // The newest is still filling: it has no end, and its last id is the newest inserted.
+        let newest_id = list
+            .last_mut()
+            .and_then(|newest| newest.end.take())
+            .map_or(indexed_through, |end| end.saturating_sub(1).max(indexed_through));
         let older = list.len().saturating_sub(1);
         for generation in &mut list[..older] {
             generation.retiring = generation
@@ -201,23 +202,11 @@ impl Generations {
                 .is_none_or(|end| end.saturating_sub(1) <= evicted_through);
         }
         let newest = list.last().map_or(0, |generation| generation.number);
-        let (tail, newest_id): (i64, Option<i64>) = match list.last() {
-            Some(generation) => conn.query_row(
-                &format!(
-                    "SELECT count(*), max(id) FROM requests_{} WHERE id > ?1",
-                    generation.number
-                ),
-                [indexed_through],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?,
-            None => (0, None),
-        };
         Ok(Generations {
             list,
             size: keep.map(|keep| (keep / SHARES).clamp(SMALLEST, LARGEST)),
             indexed_through,
-            tail: u64::try_from(tail).unwrap_or(0),
-            newest_id: newest_id.unwrap_or(indexed_through),
+            newest_id,
             insert_request: insert_request_sql(newest),
             insert_payload: insert_payload_sql(newest),
         })
@@ -267,13 +256,12 @@ impl Generations {
         if let Some(newest) = self.list.last_mut() {
             newest.first_id.get_or_insert(id);
         }
-        self.tail += 1;
         self.newest_id = id;
     }
 
-    /// Files the tail in the lookup tables once [`lookups::CATCH_UP_AT`] requests wait there.
+    /// Files the tail in the lookup tables once it spans [`lookups::CATCH_UP_AT`] ids.
     pub(super) fn catch_up_when_due(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
-        if self.tail >= lookups::CATCH_UP_AT {
+        if self.newest_id.saturating_sub(self.indexed_through) >= lookups::CATCH_UP_AT {
             self.catch_up(tx)?;
         }
         Ok(())
@@ -284,12 +272,11 @@ impl Generations {
         let Some(newest) = self.list.last() else {
             return Ok(());
         };
-        if self.tail == 0 {
+        if self.newest_id <= self.indexed_through {
             return Ok(());
         }
         lookups::fill(tx, newest.number, self.indexed_through)?;
         self.indexed_through = self.newest_id;
-        self.tail = 0;
         write_counter(tx, "indexed_through", self.indexed_through)
     }
 
@@ -401,8 +388,6 @@ impl Generations {
     /// Drops every generation and starts an empty one.
     pub(super) fn clear(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         drop_views(tx)?;
-        // Nothing is left above `indexed_through`; the ids that come next are above it too.
-        self.tail = 0;
         for generation in self.list.drain(..) {
             drop_tables(tx, generation.number)?;
         }

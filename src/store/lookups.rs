@@ -20,10 +20,10 @@ use rusqlite::{Connection, Transaction};
 /// The newest id every lookup table covers; the requests above it are the tail.
 pub(super) const INDEXED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'indexed_through')";
 
-/// How many requests the tail holds before the writer files them in the lookup tables, in the batch that reaches
-/// it. A filtered read scans the tail whole, a fraction of a millisecond at this size; the batch that files a run
-/// inserts three times as many entries and takes about 0.7 ms more.
-pub(super) const CATCH_UP_AT: u64 = 1024;
+/// How many ids the tail spans before the writer files its requests in the lookup tables, in the batch that
+/// reaches it. A filtered read scans the tail whole, a fraction of a millisecond at this size; the batch that files
+/// a run inserts three times as many entries and takes about 0.7 ms more.
+pub(super) const CATCH_UP_AT: i64 = 1024;
 
 /// The envelope lookup's value for a request without an envelope (a key column cannot be NULL); [`ENVELOPE`]'s SQL
 /// spells the same literal.

@@ -588,7 +588,7 @@ mod tests {
         let paths = ["/hooks/a", "/hooks/b", "/other"];
         let events = [Some("invoices.created"), Some("user.new"), None];
         let envelopes = [Some("channel_event"), None, Some("entity_action"), None];
-        let last = 2 * super::lookups::CATCH_UP_AT as i64;
+        let last = 2 * super::lookups::CATCH_UP_AT;
         for batch in (1..=last).collect::<Vec<i64>>().chunks(64) {
             let tx = conn.transaction().expect("begin");
             for &id in batch {
