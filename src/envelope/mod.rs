@@ -22,8 +22,8 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    /// Every envelope, for whatever is made once per envelope (the store's indexes, the stats' counts); a new
-    /// envelope goes here too, and a new store migration gives the existing generations its index.
+    /// Every envelope, for whatever is made once per envelope (the stats' counts, and the partial indexes schema
+    /// version 5 gave each before version 6 replaced them with a lookup table of envelope names).
     pub const ALL: [Envelope; 2] = [Envelope::EntityAction, Envelope::ChannelEvent];
 
     /// The name used in the API and the database.

@@ -64,8 +64,8 @@ const REQUEST_COLUMNS: &str = "
 /// upwards state their own bound.
 pub(super) const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
 
-/// The envelope filter's indexes on one generation's summary table: a partial index of ids per envelope and one
-/// for requests without one, so each request is in exactly one. An entry is an id alone, about half the size of
+/// Schema version 5's envelope indexes on one generation's summary table (version 6 replaced them with a lookup
+/// table): a partial index of ids per envelope and one for requests without one, so each request is in exactly one. An entry is an id alone, about half the size of
 /// an `(envelope, id)` entry, so an index's pages split about half as often: a commit of about 64 captures wrote 2.9
 /// pages of such an index to the WAL where it wrote 4.0 of the `(envelope, id)` one (WAL frames of a run stopped
 /// 5 s into full load). SQLite uses a partial index only for a query that states its condition as literal text,
@@ -85,13 +85,14 @@ pub(super) fn envelope_indexes(table: &str) -> String {
     sql
 }
 
-/// Each envelope, then none: one partial index each (see [`envelope_indexes`]).
+/// Each envelope, then none: what the stats count, and what schema version 5 gave a partial index each (see
+/// [`envelope_indexes`]).
 pub(super) fn envelope_kinds() -> impl Iterator<Item = Option<Envelope>> {
     Envelope::ALL.into_iter().map(Some).chain(std::iter::once(None))
 }
 
-/// Which requests the partial index of `envelope` holds, as SQL on the `envelope` column. A query meant to use that
-/// index states exactly this text, since SQLite matches a partial index's condition only word for word.
+/// The requests with `envelope` (`None`: without one), as SQL on the `envelope` column: the condition of schema
+/// version 5's partial index for it, the stats' count, and the list's filter when it does not read the lookup.
 pub(super) fn envelope_condition(envelope: Option<Envelope>) -> String {
     match envelope {
         Some(envelope) => format!("envelope = '{}'", envelope.as_str()),
