@@ -368,15 +368,25 @@ fn classify(path: &str, source: rusqlite::Error) -> OpenError {
 mod tests {
     use super::*;
 
+    /// A store at schema `version`, as the builds of that version left it.
+    fn store_at_version(path: &Path, version: usize) -> Connection {
+        let conn = Connection::open(path).expect("open");
+        register_key_hash(&conn).expect("hash function");
+        for migration in &MIGRATIONS[..version] {
+            migration.apply(&conn).expect("older schema");
+        }
+        conn.pragma_update(None, "user_version", i64::try_from(version).expect("version"))
+            .expect("version");
+        conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+        conn
+    }
+
     #[test]
     fn version_1_store_keeps_its_rows_and_its_highest_id() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v1.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            MIGRATIONS[0].apply(&conn).expect("v1 schema");
-            conn.pragma_update(None, "user_version", 1).expect("version");
-            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            let conn = store_at_version(&path, 1);
             for _ in 0..3 {
                 conn.execute(
                     "INSERT INTO requests (received_at, method, path, query, body_size, body_kind, valid,
@@ -418,13 +428,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v3.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            register_key_hash(&conn).expect("hash function");
-            for migration in &MIGRATIONS[..3] {
-                migration.apply(&conn).expect("older schema");
-            }
-            conn.pragma_update(None, "user_version", 3).expect("version");
-            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            let conn = store_at_version(&path, 3);
             for id in [4, 5] {
                 conn.execute(
                     "INSERT INTO requests (id, received_at, method, path, query, body_size, body_kind, error_count,
@@ -475,13 +479,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v4.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            register_key_hash(&conn).expect("hash function");
-            for migration in &MIGRATIONS[..4] {
-                migration.apply(&conn).expect("older schema");
-            }
-            conn.pragma_update(None, "user_version", 4).expect("version");
-            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            let conn = store_at_version(&path, 4);
             for (id, envelope) in [
                 (1, Some("channel_event")),
                 (2, Some("entity_action")),
@@ -593,11 +591,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("v2.db");
         {
-            let conn = Connection::open(&path).expect("open");
-            MIGRATIONS[0].apply(&conn).expect("v1 schema");
-            MIGRATIONS[1].apply(&conn).expect("v2 schema");
-            conn.pragma_update(None, "user_version", 2).expect("version");
-            conn.pragma_update(None, "application_id", APPLICATION_ID).expect("id");
+            let conn = store_at_version(&path, 2);
             conn.execute_batch("INSERT INTO idempotency_keys (key, first_id) VALUES (x'6b2d31', 4), (x'6b2d32', 9);")
                 .expect("keys");
         }
