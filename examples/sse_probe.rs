@@ -5,7 +5,9 @@
 //! captures at `--rate` requests per second for `--seconds`, and for each capture measures the time from receiving
 //! its 2xx to its event (matched on the SSE `id:` field, which equals the capture's `"id"`) arriving: at the first
 //! client, at each client (every delivery, the latency a viewer sees), and at every client (the last of them).
-//! Prints p50/p99/max of each, the achieved rate, and a `SSEJSON {...}` line.
+//! Each delivery is also timed by the kernel's receive timestamps of the 2xx and of the event (`SO_TIMESTAMPNS`),
+//! which leaves out the probe's own lag, and from when its capture was sent, which does not depend on when the 2xx
+//! went out. Prints p50/p99/max of each, the achieved rate, and a `SSEJSON {...}` line.
 //!
 //! Hold mode (`--hold SECONDS`): opens the clients, prints `READY`, and reads (and counts) events for that long
 //! while something else (wrk) drives the load. Prints `SSEJSON {...}` with how many events arrived.
@@ -19,7 +21,11 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd as _;
+
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -75,13 +81,16 @@ fn parse_args() -> Result<Args, String> {
 /// time (nanoseconds since `start`) and how many clients saw it.
 struct Arrivals {
     start: Instant,
+    /// `start` on the wall clock (nanoseconds since the epoch), the clock of the kernel's receive timestamps.
+    start_wall: u64,
     base: AtomicU64,
     first: Vec<AtomicU64>,
     last: Vec<AtomicU64>,
     count: Vec<AtomicU32>,
-    /// Every arrival of a tracked event at a client: (capture index, nanoseconds since `start`). The capture's 2xx
-    /// may come after its event, so the latency of each delivery is worked out once the run is over.
-    deliveries: Mutex<Vec<(u32, u64)>>,
+    /// Every arrival of a tracked event at a client: (capture index, nanoseconds since `start` when the probe read
+    /// it, and when the kernel received it). The capture's 2xx may come after its event, so the latency of each
+    /// delivery is worked out once the run is over.
+    deliveries: Mutex<Vec<(u32, u64, u64)>>,
     /// Every `request` event seen by any client, tracked or not.
     events: AtomicU64,
     /// Events of other kinds (deleted, cleared, evicted, lagged, ...).
@@ -95,6 +104,7 @@ impl Arrivals {
     fn new(capacity: usize) -> Arrivals {
         Arrivals {
             start: Instant::now(),
+            start_wall: wall_clock_ns(),
             base: AtomicU64::new(u64::MAX),
             first: (0..capacity).map(|_| AtomicU64::new(u64::MAX)).collect(),
             last: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
@@ -112,9 +122,14 @@ impl Arrivals {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// A kernel receive timestamp on the same scale as [`Arrivals::now_ns`]; `read_at` when there is none.
+    fn kernel_ns(&self, stamp: Option<u64>, read_at: u64) -> u64 {
+        stamp.map_or(read_at, |stamp| stamp.saturating_sub(self.start_wall))
+    }
+
     /// Records the request events one read brought, all seen at `at`: one lock per read, not per event, so that
     /// the probe's own work stays small beside the stream it measures.
-    fn record(&self, ids: &[u64], at: u64) {
+    fn record(&self, ids: &[u64], at: u64, kernel_at: u64) {
         if ids.is_empty() {
             return;
         }
@@ -132,7 +147,7 @@ impl Arrivals {
             self.last[index].fetch_max(at, Ordering::Relaxed);
             self.count[index].fetch_add(1, Ordering::Relaxed);
             if let Ok(index) = u32::try_from(index) {
-                deliveries.push((index, at));
+                deliveries.push((index, at, kernel_at));
             }
         }
     }
@@ -266,8 +281,8 @@ impl SseParser {
     }
 
     /// Hands what the last read completed to `arrivals`.
-    fn flush(&mut self, arrivals: &Arrivals, at: u64) {
-        arrivals.record(&self.requests, at);
+    fn flush(&mut self, arrivals: &Arrivals, at: u64, kernel_at: u64) {
+        arrivals.record(&self.requests, at, kernel_at);
         self.requests.clear();
         if self.others > 0 {
             arrivals
@@ -275,6 +290,45 @@ impl SseParser {
                 .fetch_add(std::mem::take(&mut self.others), Ordering::Relaxed);
         }
     }
+}
+
+fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// One read, and when the kernel received the last segment it returned (`SO_TIMESTAMPNS`, nanoseconds since the
+/// epoch). The probe shares one core with the posters and a thousand clients and may read an event a while after
+/// it arrived; the kernel's timestamp is when it reached the client's socket, whatever the probe was doing.
+async fn read_stamped(
+    stream: &TcpStream,
+    buffer: &mut [u8],
+    control: &mut [u8],
+) -> std::io::Result<(usize, Option<u64>)> {
+    loop {
+        stream.readable().await?;
+        let read = stream.try_io(Interest::READABLE, || {
+            let mut slices = [IoSliceMut::new(&mut *buffer)];
+            let message = recvmsg::<()>(stream.as_raw_fd(), &mut slices, Some(&mut *control), MsgFlags::empty())
+                .map_err(std::io::Error::from)?;
+            let stamp = message.cmsgs().ok().into_iter().flatten().find_map(|cmsg| match cmsg {
+                ControlMessageOwned::ScmTimestampns(at) => {
+                    Some(u64::try_from(at.tv_sec()).ok()? * 1_000_000_000 + u64::try_from(at.tv_nsec()).ok()?)
+                }
+                _ => None,
+            });
+            Ok((message.bytes, stamp))
+        });
+        match read {
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
+}
+
+fn stamp_arrivals(stream: &TcpStream) -> std::io::Result<()> {
+    setsockopt(stream, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)
 }
 
 fn header_end(buffer: &[u8]) -> Option<usize> {
@@ -289,6 +343,7 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
     let permit = connecting.acquire_owned().await.map_err(std::io::Error::other)?;
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
+    stamp_arrivals(&stream)?;
     let request = format!("GET /_/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut buffer = vec![0u8; 64 * 1024];
@@ -318,8 +373,11 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
     let mut dechunker = Dechunker::default();
     let mut parser = SseParser::default();
     let mut pending = body_start..filled;
+    let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let mut stamp = None;
     loop {
         let at = arrivals.now_ns();
+        let kernel_at = arrivals.kernel_ns(stamp, at);
         let data = &buffer[pending.clone()];
         arrivals.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         if chunked {
@@ -327,11 +385,12 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
         } else {
             parser.feed(data);
         }
-        parser.flush(&arrivals, at);
-        let read = stream.read(&mut buffer).await?;
+        parser.flush(&arrivals, at, kernel_at);
+        let (read, stamped) = read_stamped(&stream, &mut buffer, &mut control).await?;
         if read == 0 {
             return Ok(());
         }
+        stamp = stamped;
         pending = 0..read;
     }
 }
@@ -388,6 +447,7 @@ impl Poster {
     async fn connect(addr: SocketAddr, path: &str) -> std::io::Result<Poster> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        stamp_arrivals(&stream)?;
         Ok(Poster {
             stream,
             buffer: vec![0; 16 * 1024],
@@ -396,7 +456,8 @@ impl Poster {
         })
     }
 
-    async fn post(&mut self, body: &str) -> std::io::Result<u64> {
+    /// Sends one capture; answers its id and when the kernel received the end of its 2xx.
+    async fn post(&mut self, body: &str) -> std::io::Result<(u64, Option<u64>)> {
         let request = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.path,
@@ -405,8 +466,9 @@ impl Poster {
         );
         self.stream.write_all(request.as_bytes()).await?;
         let mut filled = 0;
+        let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
         loop {
-            let read = self.stream.read(&mut self.buffer[filled..]).await?;
+            let (read, stamp) = read_stamped(&self.stream, &mut self.buffer[filled..], &mut control).await?;
             if read == 0 {
                 return Err(std::io::Error::other("the server closed a poster connection"));
             }
@@ -437,9 +499,21 @@ impl Poster {
                     digits.parse().ok()
                 })
                 .ok_or_else(|| std::io::Error::other(format!("no id in the answer {answer}")))?;
-            return Ok(id);
+            return Ok((id, stamp));
         }
     }
+}
+
+/// One capture's 2xx, in nanoseconds since the run started.
+#[derive(Clone, Copy)]
+struct Ack {
+    id: u64,
+    /// When the probe read the 2xx.
+    read_at: u64,
+    /// From sending the capture to reading its 2xx.
+    round_trip: u64,
+    /// When the kernel received the 2xx.
+    kernel_at: u64,
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -457,6 +531,17 @@ fn spread(sorted: &[u64]) -> String {
         percentile(sorted, 50.0),
         percentile(sorted, 99.0),
         percentile(sorted, 100.0)
+    )
+}
+
+/// The upper percentiles of sorted nanosecond figures, in milliseconds.
+fn upper_spread(sorted: &[u64]) -> String {
+    format!(
+        "p75 {:.3}  p90 {:.3}  p95 {:.3}  p99.9 {:.3} ms",
+        percentile(sorted, 75.0),
+        percentile(sorted, 90.0),
+        percentile(sorted, 95.0),
+        percentile(sorted, 99.9)
     )
 }
 
@@ -505,12 +590,11 @@ async fn latency(args: &Args) -> Result<(), String> {
     let mut warmup = Poster::connect(args.addr, &args.path)
         .await
         .map_err(|e| e.to_string())?;
-    let first = warmup.post(&capture_body(prefix, 0)).await.map_err(|e| e.to_string())?;
+    let (first, _) = warmup.post(&capture_body(prefix, 0)).await.map_err(|e| e.to_string())?;
     arrivals.base.store(first + 1, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    // Per capture: its id, when its 2xx arrived, and how long the round trip took (nanoseconds).
-    let acks: Arc<Mutex<Vec<(u64, u64, u64)>>> = Arc::new(Mutex::new(Vec::with_capacity(capacity)));
+    let acks: Arc<Mutex<Vec<Ack>>> = Arc::new(Mutex::new(Vec::with_capacity(capacity)));
     let counter = Arc::new(AtomicU64::new(1));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -534,9 +618,15 @@ async fn latency(args: &Args) -> Result<(), String> {
                 let body = capture_body(prefix, n);
                 let sent = arrivals.now_ns();
                 match poster.post(&body).await {
-                    Ok(id) => {
+                    Ok((id, stamp)) => {
                         let at = arrivals.now_ns();
-                        acks.lock().expect("acks lock").push((id, at, at.saturating_sub(sent)));
+                        let kernel_at = arrivals.kernel_ns(stamp, at);
+                        acks.lock().expect("acks lock").push(Ack {
+                            id,
+                            read_at: at,
+                            round_trip: at.saturating_sub(sent),
+                            kernel_at,
+                        });
                     }
                     Err(error) => {
                         if errors.fetch_add(1, Ordering::Relaxed) < 3 {
@@ -559,7 +649,7 @@ async fn latency(args: &Args) -> Result<(), String> {
     let base = arrivals.base.load(Ordering::Relaxed);
     let (mut to_first, mut to_all) = (Vec::new(), Vec::new());
     let (mut missing, mut incomplete, mut early) = (0u64, 0u64, 0u64);
-    for &(id, ack, _) in &acks {
+    for &Ack { id, read_at: ack, .. } in &acks {
         let Some(index) = id.checked_sub(base).and_then(|i| usize::try_from(i).ok()) else {
             continue;
         };
@@ -585,30 +675,39 @@ async fn latency(args: &Args) -> Result<(), String> {
     }
     to_first.sort_unstable();
     to_all.sort_unstable();
-    // Every delivery to every client, each timed from its capture's 2xx.
-    let mut ack_by_index = vec![None; capacity];
-    for &(id, ack, _) in &acks {
+    // Every delivery to every client, each timed from its capture's 2xx; then the same deliveries timed from when
+    // the kernel received each (the 2xx and the event), and from when each capture was sent: what a viewer sees of a
+    // sender's request, whether the 2xx went out early or late.
+    let mut by_index: Vec<Option<(u64, u64, u64)>> = vec![None; capacity];
+    for &Ack {
+        id,
+        read_at: ack,
+        round_trip,
+        kernel_at: kernel_ack,
+    } in &acks
+    {
         if let Some(slot) = id
             .checked_sub(base)
             .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| ack_by_index.get_mut(i))
+            .and_then(|i| by_index.get_mut(i))
         {
-            *slot = Some(ack);
+            *slot = Some((ack, ack.saturating_sub(round_trip), kernel_ack));
         }
     }
-    let mut to_each: Vec<u64> = arrivals
-        .deliveries
-        .lock()
-        .expect("deliveries lock")
-        .iter()
-        .filter_map(|&(index, at)| {
-            let ack = ack_by_index.get(usize::try_from(index).ok()?).copied().flatten()?;
-            Some(at.saturating_sub(ack))
-        })
-        .collect();
+    let (mut to_each, mut kernel_to_each, mut sent_to_each) = (Vec::new(), Vec::new(), Vec::new());
+    for &(index, at, kernel_at) in arrivals.deliveries.lock().expect("deliveries lock").iter() {
+        let Some(&Some((ack, sent, kernel_ack))) = usize::try_from(index).ok().and_then(|i| by_index.get(i)) else {
+            continue;
+        };
+        to_each.push(at.saturating_sub(ack));
+        kernel_to_each.push(kernel_at.saturating_sub(kernel_ack));
+        sent_to_each.push(at.saturating_sub(sent));
+    }
     to_each.sort_unstable();
+    kernel_to_each.sort_unstable();
+    sent_to_each.sort_unstable();
     // The 2xx is where every latency above starts; a server that answered late would look faster here.
-    let mut round_trips: Vec<u64> = acks.iter().map(|&(_, _, took)| took).collect();
+    let mut round_trips: Vec<u64> = acks.iter().map(|ack| ack.round_trip).collect();
     round_trips.sort_unstable();
     let rate = acks.len() as f64 / posting;
     println!(
@@ -624,14 +723,14 @@ async fn latency(args: &Args) -> Result<(), String> {
         to_each.len(),
         spread(&to_each)
     );
-    println!(
-        "   each, spread: p75 {:.3}  p90 {:.3}  p95 {:.3}  p99.9 {:.3} ms",
-        percentile(&to_each, 75.0),
-        percentile(&to_each, 90.0),
-        percentile(&to_each, 95.0),
-        percentile(&to_each, 99.9)
-    );
+    println!("   each, spread: {}", upper_spread(&to_each));
     println!("2xx -> event at every client: {}", spread(&to_all));
+    println!(
+        "2xx -> event at a client, as the kernel received both (each): {}",
+        spread(&kernel_to_each)
+    );
+    println!("   each, spread: {}", upper_spread(&kernel_to_each));
+    println!("request sent -> event at a client (each): {}", spread(&sent_to_each));
     println!(
         "events never seen: {missing}; seen by only some clients: {incomplete}; seen before the 2xx: {early}; \
          other events: {}",
@@ -648,7 +747,7 @@ async fn latency(args: &Args) -> Result<(), String> {
         "SSEJSON {{\"mode\":\"latency\",\"clients\":{connected},\"failed\":{},\"captures\":{},\"rps\":{rate:.1},\
          \"errors\":{},\"first_p50_ms\":{},\"first_p99_ms\":{},\"first_max_ms\":{},\"all_p50_ms\":{},\
          \"all_p99_ms\":{},\"all_max_ms\":{},\"each_p50_ms\":{},\"each_p99_ms\":{},\"each_max_ms\":{},\
-         \"rtt_p50_ms\":{},\"rtt_p99_ms\":{},\"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
+         \"rtt_p50_ms\":{},\"rtt_p99_ms\":{},\"sent_each_p50_ms\":{},\"sent_each_p99_ms\":{},\"kernel_each_p50_ms\":{},\"kernel_each_p99_ms\":{},\"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
         arrivals.failed.load(Ordering::Relaxed),
         acks.len(),
         errors.load(Ordering::Relaxed),
@@ -663,6 +762,10 @@ async fn latency(args: &Args) -> Result<(), String> {
         json_ms(percentile(&to_each, 100.0)),
         json_ms(percentile(&round_trips, 50.0)),
         json_ms(percentile(&round_trips, 99.0)),
+        json_ms(percentile(&sent_to_each, 50.0)),
+        json_ms(percentile(&sent_to_each, 99.0)),
+        json_ms(percentile(&kernel_to_each, 50.0)),
+        json_ms(percentile(&kernel_to_each, 99.0)),
     );
     Ok(())
 }
