@@ -37,7 +37,7 @@ pub const MAX_REPLAY: usize = 1000;
 /// How soon a browser's EventSource retries after the stream drops.
 const RETRY_MS: u64 = 1000;
 
-/// About how many bytes a `request` event takes (a summary of a JSON capture is about 390), to size a frame.
+/// About how many bytes a `request` event takes (about 390 for a JSON capture at a short path), to size a frame.
 const EVENT_BYTES: usize = 448;
 
 /// `GET /_/events[?after=ID]`; the `Last-Event-ID` header, sent by a reconnecting EventSource, wins over `after`.
