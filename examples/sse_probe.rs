@@ -5,9 +5,9 @@
 //! captures at `--rate` requests per second for `--seconds`, and for each capture measures the time from receiving
 //! its 2xx to its event (matched on the SSE `id:` field, which equals the capture's `"id"`) arriving: at the first
 //! client, at each client (every delivery, the latency a viewer sees), and at every client (the last of them).
-//! Each delivery is also timed by the kernel's receive timestamps of the 2xx and of the event (`SO_TIMESTAMPNS`),
-//! which leaves out the probe's own lag, and from when its capture was sent, which does not depend on when the 2xx
-//! went out. Prints p50/p99/max of each, the achieved rate, and a `SSEJSON {...}` line.
+//! Each delivery is also timed by the kernel's receive timestamps of the 2xx and of the event (`SO_TIMESTAMPNS`, on
+//! Linux), which leaves out most of the probe's own lag, and from when its capture was sent, which does not depend
+//! on when the 2xx went out. Prints p50/p99/max of each, the achieved rate, and a `SSEJSON {...}` line.
 //!
 //! Hold mode (`--hold SECONDS`): opens the clients, prints `READY`, and reads (and counts) events for that long
 //! while something else (wrk) drives the load. Prints `SSEJSON {...}` with how many events arrived.
@@ -21,11 +21,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use std::io::IoSliceMut;
-use std::os::fd::AsRawFd as _;
-
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -88,8 +84,8 @@ struct Arrivals {
     last: Vec<AtomicU64>,
     count: Vec<AtomicU32>,
     /// Every arrival of a tracked event at a client: (capture index, nanoseconds since `start` when the probe read
-    /// it, and when the kernel received it). The capture's 2xx may come after its event, so the latency of each
-    /// delivery is worked out once the run is over.
+    /// it, and when the kernel received it or [`NO_STAMP`]). The capture's 2xx may come after its event, so the
+    /// latency of each delivery is worked out once the run is over.
     deliveries: Mutex<Vec<(u32, u64, u64)>>,
     /// Every `request` event seen by any client, tracked or not.
     events: AtomicU64,
@@ -122,9 +118,9 @@ impl Arrivals {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// A kernel receive timestamp on the same scale as [`Arrivals::now_ns`]; `read_at` when there is none.
-    fn kernel_ns(&self, stamp: Option<u64>, read_at: u64) -> u64 {
-        stamp.map_or(read_at, |stamp| stamp.saturating_sub(self.start_wall))
+    /// A kernel receive timestamp on the same scale as [`Arrivals::now_ns`], or [`NO_STAMP`].
+    fn kernel_ns(&self, stamp: Option<u64>) -> u64 {
+        stamp.map_or(NO_STAMP, |stamp| stamp.saturating_sub(self.start_wall))
     }
 
     /// Records the request events one read brought, all seen at `at`: one lock per read, not per event, so that
@@ -298,37 +294,81 @@ fn wall_clock_ns() -> u64 {
         .map_or(0, |since| u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// One read, and when the kernel received the last segment it returned (`SO_TIMESTAMPNS`, nanoseconds since the
-/// epoch). The probe shares one core with the posters and a thousand clients and may read an event a while after
-/// it arrived; the kernel's timestamp is when it reached the client's socket, whatever the probe was doing.
-async fn read_stamped(
-    stream: &TcpStream,
-    buffer: &mut [u8],
-    control: &mut [u8],
-) -> std::io::Result<(usize, Option<u64>)> {
-    loop {
-        stream.readable().await?;
-        let read = stream.try_io(Interest::READABLE, || {
-            let mut slices = [IoSliceMut::new(&mut *buffer)];
-            let message = recvmsg::<()>(stream.as_raw_fd(), &mut slices, Some(&mut *control), MsgFlags::empty())
-                .map_err(std::io::Error::from)?;
-            let stamp = message.cmsgs().ok().into_iter().flatten().find_map(|cmsg| match cmsg {
-                ControlMessageOwned::ScmTimestampns(at) => {
-                    Some(u64::try_from(at.tv_sec()).ok()? * 1_000_000_000 + u64::try_from(at.tv_nsec()).ok()?)
-                }
-                _ => None,
+/// A delivery or a 2xx without a kernel timestamp; it is left out of the figures timed by the kernel.
+const NO_STAMP: u64 = u64::MAX;
+
+/// Reads with the kernel's receive timestamps (`SO_TIMESTAMPNS`). The probe shares one core with the posters and a
+/// thousand clients and may read an event a while after it arrived; the kernel's timestamp is when it reached the
+/// client's socket, whatever the probe was doing. Linux gives the timestamp of the last segment a read returns,
+/// so when the probe lags and one read returns several events, the earlier ones are timed late: the figure can
+/// still hold some of the probe's lag, never less than the server's.
+#[cfg(target_os = "linux")]
+mod stamped {
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd as _;
+
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+    use tokio::io::Interest;
+    use tokio::net::TcpStream;
+
+    /// Room for one timestamp message.
+    pub fn control_buffer() -> Vec<u8> {
+        nix::cmsg_space!(nix::sys::time::TimeSpec)
+    }
+
+    pub fn enable(stream: &TcpStream) -> std::io::Result<()> {
+        setsockopt(stream, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)
+    }
+
+    /// One read, and when the kernel received the last segment it returned (nanoseconds since the epoch).
+    pub async fn read(
+        stream: &mut TcpStream,
+        buffer: &mut [u8],
+        control: &mut [u8],
+    ) -> std::io::Result<(usize, Option<u64>)> {
+        loop {
+            stream.readable().await?;
+            let read = stream.try_io(Interest::READABLE, || {
+                let mut slices = [IoSliceMut::new(&mut *buffer)];
+                let message = recvmsg::<()>(stream.as_raw_fd(), &mut slices, Some(&mut *control), MsgFlags::empty())
+                    .map_err(std::io::Error::from)?;
+                let stamp = message.cmsgs().ok().into_iter().flatten().find_map(|cmsg| match cmsg {
+                    ControlMessageOwned::ScmTimestampns(at) => {
+                        Some(u64::try_from(at.tv_sec()).ok()? * 1_000_000_000 + u64::try_from(at.tv_nsec()).ok()?)
+                    }
+                    _ => None,
+                });
+                Ok((message.bytes, stamp))
             });
-            Ok((message.bytes, stamp))
-        });
-        match read {
-            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
-            other => return other,
+            match read {
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
         }
     }
 }
 
-fn stamp_arrivals(stream: &TcpStream) -> std::io::Result<()> {
-    setsockopt(stream, sockopt::ReceiveTimestampns, &true).map_err(std::io::Error::from)
+/// Elsewhere reads carry no timestamp, and the figures timed by the kernel are left empty.
+#[cfg(not(target_os = "linux"))]
+mod stamped {
+    use tokio::io::AsyncReadExt as _;
+    use tokio::net::TcpStream;
+
+    pub fn control_buffer() -> Vec<u8> {
+        Vec::new()
+    }
+
+    pub fn enable(_: &TcpStream) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    pub async fn read(
+        stream: &mut TcpStream,
+        buffer: &mut [u8],
+        _: &mut [u8],
+    ) -> std::io::Result<(usize, Option<u64>)> {
+        Ok((stream.read(buffer).await?, None))
+    }
 }
 
 fn header_end(buffer: &[u8]) -> Option<usize> {
@@ -343,7 +383,7 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
     let permit = connecting.acquire_owned().await.map_err(std::io::Error::other)?;
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    stamp_arrivals(&stream)?;
+    stamped::enable(&stream)?;
     let request = format!("GET /_/events HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut buffer = vec![0u8; 64 * 1024];
@@ -373,11 +413,11 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
     let mut dechunker = Dechunker::default();
     let mut parser = SseParser::default();
     let mut pending = body_start..filled;
-    let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let mut control = stamped::control_buffer();
     let mut stamp = None;
     loop {
         let at = arrivals.now_ns();
-        let kernel_at = arrivals.kernel_ns(stamp, at);
+        let kernel_at = arrivals.kernel_ns(stamp);
         let data = &buffer[pending.clone()];
         arrivals.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         if chunked {
@@ -386,11 +426,11 @@ async fn client(addr: SocketAddr, arrivals: Arc<Arrivals>, connecting: Arc<Semap
             parser.feed(data);
         }
         parser.flush(&arrivals, at, kernel_at);
-        let (read, stamped) = read_stamped(&stream, &mut buffer, &mut control).await?;
+        let (read, read_stamp) = stamped::read(&mut stream, &mut buffer, &mut control).await?;
         if read == 0 {
             return Ok(());
         }
-        stamp = stamped;
+        stamp = read_stamp;
         pending = 0..read;
     }
 }
@@ -439,6 +479,8 @@ fn capture_body(prefix: u32, counter: u64) -> String {
 struct Poster {
     stream: TcpStream,
     buffer: Vec<u8>,
+    /// Room for the kernel's receive timestamp of each read.
+    control: Vec<u8>,
     addr: SocketAddr,
     path: String,
 }
@@ -447,10 +489,11 @@ impl Poster {
     async fn connect(addr: SocketAddr, path: &str) -> std::io::Result<Poster> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        stamp_arrivals(&stream)?;
+        stamped::enable(&stream)?;
         Ok(Poster {
             stream,
             buffer: vec![0; 16 * 1024],
+            control: stamped::control_buffer(),
             addr,
             path: path.to_owned(),
         })
@@ -466,9 +509,8 @@ impl Poster {
         );
         self.stream.write_all(request.as_bytes()).await?;
         let mut filled = 0;
-        let mut control = nix::cmsg_space!(nix::sys::time::TimeSpec);
         loop {
-            let (read, stamp) = read_stamped(&self.stream, &mut self.buffer[filled..], &mut control).await?;
+            let (read, stamp) = stamped::read(&mut self.stream, &mut self.buffer[filled..], &mut self.control).await?;
             if read == 0 {
                 return Err(std::io::Error::other("the server closed a poster connection"));
             }
@@ -620,7 +662,7 @@ async fn latency(args: &Args) -> Result<(), String> {
                 match poster.post(&body).await {
                     Ok((id, stamp)) => {
                         let at = arrivals.now_ns();
-                        let kernel_at = arrivals.kernel_ns(stamp, at);
+                        let kernel_at = arrivals.kernel_ns(stamp);
                         acks.lock().expect("acks lock").push(Ack {
                             id,
                             read_at: at,
@@ -695,13 +737,18 @@ async fn latency(args: &Args) -> Result<(), String> {
         }
     }
     let (mut to_each, mut kernel_to_each, mut sent_to_each) = (Vec::new(), Vec::new(), Vec::new());
+    let mut unstamped = 0u64;
     for &(index, at, kernel_at) in arrivals.deliveries.lock().expect("deliveries lock").iter() {
         let Some(&Some((ack, sent, kernel_ack))) = usize::try_from(index).ok().and_then(|i| by_index.get(i)) else {
             continue;
         };
         to_each.push(at.saturating_sub(ack));
-        kernel_to_each.push(kernel_at.saturating_sub(kernel_ack));
         sent_to_each.push(at.saturating_sub(sent));
+        if kernel_at == NO_STAMP || kernel_ack == NO_STAMP {
+            unstamped += 1;
+        } else {
+            kernel_to_each.push(kernel_at.saturating_sub(kernel_ack));
+        }
     }
     to_each.sort_unstable();
     kernel_to_each.sort_unstable();
@@ -726,7 +773,7 @@ async fn latency(args: &Args) -> Result<(), String> {
     println!("   each, spread: {}", upper_spread(&to_each));
     println!("2xx -> event at every client: {}", spread(&to_all));
     println!(
-        "2xx -> event at a client, as the kernel received both (each): {}",
+        "2xx -> event at a client, as the kernel received both (each; {unstamped} without a timestamp left out): {}",
         spread(&kernel_to_each)
     );
     println!("   each, spread: {}", upper_spread(&kernel_to_each));
@@ -747,7 +794,9 @@ async fn latency(args: &Args) -> Result<(), String> {
         "SSEJSON {{\"mode\":\"latency\",\"clients\":{connected},\"failed\":{},\"captures\":{},\"rps\":{rate:.1},\
          \"errors\":{},\"first_p50_ms\":{},\"first_p99_ms\":{},\"first_max_ms\":{},\"all_p50_ms\":{},\
          \"all_p99_ms\":{},\"all_max_ms\":{},\"each_p50_ms\":{},\"each_p99_ms\":{},\"each_max_ms\":{},\
-         \"rtt_p50_ms\":{},\"rtt_p99_ms\":{},\"sent_each_p50_ms\":{},\"sent_each_p99_ms\":{},\"kernel_each_p50_ms\":{},\"kernel_each_p99_ms\":{},\"missing\":{missing},\"incomplete\":{incomplete},\"early\":{early}}}",
+         \"rtt_p50_ms\":{},\"rtt_p99_ms\":{},\"sent_each_p50_ms\":{},\"sent_each_p99_ms\":{},\
+         \"kernel_each_p50_ms\":{},\"kernel_each_p99_ms\":{},\"unstamped\":{unstamped},\"missing\":{missing},\
+         \"incomplete\":{incomplete},\"early\":{early}}}",
         arrivals.failed.load(Ordering::Relaxed),
         acks.len(),
         errors.load(Ordering::Relaxed),

@@ -37,7 +37,8 @@ pub const MAX_REPLAY: usize = 1000;
 /// How soon a browser's EventSource retries after the stream drops.
 const RETRY_MS: u64 = 1000;
 
-/// About how many bytes a `request` event takes (about 390 for a JSON capture at a short path), to size a frame.
+/// About how many bytes a `request` event takes, to size a frame: about 390 for a JSON capture at a short path,
+/// and the rest for longer paths and event names, so that most frames need no second allocation.
 const EVENT_BYTES: usize = 448;
 
 /// `GET /_/events[?after=ID]`; the `Last-Event-ID` header, sent by a reconnecting EventSource, wins over `after`.
@@ -49,7 +50,7 @@ pub fn stream(state: &AppState, headers: &HeaderMap, raw_query: Option<&str>) ->
         store: state.store.clone(),
         shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
         keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE)),
-        last_frame: Instant::now(),
+        last_frame: tokio::time::Instant::now(),
         waiting: Vec::new(),
         replay_after: after,
         started: false,
@@ -92,11 +93,11 @@ struct Viewer {
     /// Ends the stream on shutdown. Kept across frames, like the keep-alive timer: a thousand viewers each
     /// registering a fresh waiter and timer per frame showed in the fan-out's cost.
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
-    /// Fires [`KEEP_ALIVE`] after the last frame, or earlier: it is not moved on every frame (with a thousand
-    /// viewers written on every commit, moving it was 1.6 % of the server's samples), only when it fires.
+    /// Fires [`KEEP_ALIVE`] after the last frame, or earlier: moving a timer is not free, so it is moved when it
+    /// fires rather than on every frame (docs/performance.md).
     keep_alive: Pin<Box<tokio::time::Sleep>>,
-    /// When the last frame went out.
-    last_frame: Instant,
+    /// When the last frame went out, on the timer's clock.
+    last_frame: tokio::time::Instant,
     /// The batches drained for one frame; kept to reuse its allocation.
     waiting: Vec<Changes>,
     /// Replay everything after this id before going live.
@@ -129,7 +130,7 @@ impl Viewer {
                 received = self.feed.recv() => break received,
                 () = &mut self.shutdown => return None,
                 () = &mut self.keep_alive => {
-                    if let Some(comment) = self.keep_alive_due() {
+                    if let Some(comment) = self.on_keep_alive_timer() {
                         return Some(comment);
                     }
                 }
@@ -150,28 +151,28 @@ impl Viewer {
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        // One clock reading per frame serves the pace and the timer.
-        let now = Instant::now();
-        self.append(&waiting, &mut frame, now);
+        // One clock reading per frame serves the pace and the keep-alive.
+        let now = tokio::time::Instant::now();
+        self.append(&waiting, &mut frame, now.into_std());
         waiting.clear();
         self.waiting = waiting;
-        self.pace.sent(now);
+        self.pace.sent(now.into_std());
         self.last_frame = now;
         Some(Bytes::from(frame))
     }
 
-    /// The keep-alive comment if the stream has been silent for [`KEEP_ALIVE`]; otherwise the timer is moved to
-    /// that long after the last frame.
-    fn keep_alive_due(&mut self) -> Option<Bytes> {
-        let now = Instant::now();
+    /// When the keep-alive timer fires: the comment if the stream has been silent for [`KEEP_ALIVE`]; otherwise
+    /// the timer moves to that long after the last frame.
+    fn on_keep_alive_timer(&mut self) -> Option<Bytes> {
+        let now = tokio::time::Instant::now();
         match silence_ends(self.last_frame, now) {
             Some(due) => {
-                self.keep_alive.as_mut().reset(due.into());
+                self.keep_alive.as_mut().reset(due);
                 None
             }
             None => {
                 self.last_frame = now;
-                self.keep_alive.as_mut().reset((now + KEEP_ALIVE).into());
+                self.keep_alive.as_mut().reset(now + KEEP_ALIVE);
                 Some(Bytes::from_static(b": keep-alive\n\n"))
             }
         }
@@ -376,7 +377,7 @@ impl Pace {
 }
 
 /// When [`KEEP_ALIVE`] of silence after `last_frame` will have passed, if it has not by `now`.
-fn silence_ends(last_frame: Instant, now: Instant) -> Option<Instant> {
+fn silence_ends(last_frame: tokio::time::Instant, now: tokio::time::Instant) -> Option<tokio::time::Instant> {
     let due = last_frame + KEEP_ALIVE;
     (due > now).then_some(due)
 }
@@ -416,7 +417,7 @@ mod tests {
 
     #[test]
     fn keep_alive_waits_for_silence_since_the_last_frame() {
-        let last_frame = Instant::now();
+        let last_frame = tokio::time::Instant::now();
         let just_short = last_frame + KEEP_ALIVE - Duration::from_millis(1);
         assert_eq!(silence_ends(last_frame, just_short), Some(last_frame + KEEP_ALIVE));
         assert_eq!(silence_ends(last_frame, last_frame + KEEP_ALIVE), None);
