@@ -124,6 +124,21 @@ pub(super) fn split_envelope_indexes(conn: &Connection) -> rusqlite::Result<()> 
     Ok(())
 }
 
+/// The numbers of the generations in the database, oldest first (the lookup tables beside them are not
+/// generations, though their names start alike).
+pub(super) fn generation_numbers(conn: &Connection) -> rusqlite::Result<Vec<u64>> {
+    let mut numbers = Vec::new();
+    let mut statement =
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?;
+    for name in statement.query_map([], |row| row.get::<_, String>(0))? {
+        if let Some(number) = name?.strip_prefix("requests_").and_then(|n| n.parse::<u64>().ok()) {
+            numbers.push(number);
+        }
+    }
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
 /// One generation: its number and the ids stored in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Generation {
@@ -159,15 +174,7 @@ impl Generations {
     /// newest whose requests are all evicted (up to `evicted_through`) are being retired.
     pub(super) fn load(conn: &Connection, keep: Option<u64>, evicted_through: i64) -> rusqlite::Result<Generations> {
         let indexed_through = super::schema::read_counter(conn, "indexed_through")?.unwrap_or(0);
-        let mut numbers = Vec::new();
-        let mut statement =
-            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?;
-        for name in statement.query_map([], |row| row.get::<_, String>(0))? {
-            if let Some(number) = name?.strip_prefix("requests_").and_then(|n| n.parse::<u64>().ok()) {
-                numbers.push(number);
-            }
-        }
-        numbers.sort_unstable();
+        let numbers = generation_numbers(conn)?;
         let mut list = Vec::with_capacity(numbers.len());
         for number in numbers {
             // Two subqueries: SQLite finds a lone min() or max() at one end of the table, but reads the whole
@@ -432,32 +439,26 @@ impl Generations {
             return Ok(());
         };
         drop_views(tx)?;
-        let summaries: Vec<String> = self
-            .list
-            .iter()
-            .rev()
-            .filter(|g| !g.retiring)
-            .map(|g| format!("SELECT * FROM requests_{} WHERE +id > {EVICTED_THROUGH}", g.number))
-            .collect();
-        let captures: Vec<String> = self
-            .list
-            .iter()
-            .rev()
-            .filter(|g| !g.retiring)
-            .map(|g| {
-                let n = g.number;
-                format!(
-                    "SELECT r.*, p.headers, p.findings, p.body FROM requests_{n} r JOIN payloads_{n} p ON p.id = r.id
-                     WHERE +r.id > {EVICTED_THROUGH}"
-                )
-            })
-            .collect();
+        // The generations the views read, newest first.
         let numbers: Vec<u64> = self
             .list
             .iter()
             .rev()
             .filter(|g| !g.retiring)
             .map(|g| g.number)
+            .collect();
+        let summaries: Vec<String> = numbers
+            .iter()
+            .map(|n| format!("SELECT * FROM requests_{n} WHERE +id > {EVICTED_THROUGH}"))
+            .collect();
+        let captures: Vec<String> = numbers
+            .iter()
+            .map(|n| {
+                format!(
+                    "SELECT r.*, p.headers, p.findings, p.body FROM requests_{n} r JOIN payloads_{n} p ON p.id = r.id
+                     WHERE +r.id > {EVICTED_THROUGH}"
+                )
+            })
             .collect();
         tx.execute_batch(&format!(
             "CREATE VIEW requests AS {};

@@ -177,24 +177,24 @@ pub(super) fn drop_views() -> String {
 /// Schema version 6: every generation that still has its indexes trades the path, event and envelope ones for
 /// lookup tables holding all its requests. Generations being retired (without indexes) get none.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let indexed = conn
-        .prepare(
-            "SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'index' AND tbl_name GLOB 'requests_[0-9]*'",
-        )?
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for table in indexed {
-        let Some(number) = table.strip_prefix("requests_").and_then(|n| n.parse::<u64>().ok()) else {
-            continue;
-        };
-        let old = conn
-            .prepare(
-                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1
-                 AND (name GLOB '*_by_path' OR name GLOB '*_by_event' OR name GLOB '*envelope*')",
-            )?
-            .query_map([&table], |row| row.get::<_, String>(0))?
+    // Every stored request is filed by the end: the tail starts empty, above the newest id of any generation.
+    let mut through = 0_i64;
+    for number in super::generations::generation_numbers(conn)? {
+        let newest: Option<i64> =
+            conn.query_row(&format!("SELECT max(id) FROM requests_{number}"), [], |row| row.get(0))?;
+        through = through.max(newest.unwrap_or(0));
+        let indexes = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1")?
+            .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let drops: String = old.iter().map(|index| format!("DROP INDEX \"{index}\";")).collect();
+        if indexes.is_empty() {
+            continue;
+        }
+        let drops: String = indexes
+            .iter()
+            .filter(|index| index.ends_with("_by_path") || index.ends_with("_by_event") || index.contains("envelope"))
+            .map(|index| format!("DROP INDEX \"{index}\";"))
+            .collect();
         conn.execute_batch(&format!("{drops}{}", create(number)))?;
         for lookup in &ALL {
             // Sorted by value, so each table is appended in key order.
@@ -208,16 +208,6 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
                 [],
             )?;
         }
-    }
-    // Every stored request is filed now: the tail starts empty.
-    let tables = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'requests_[0-9]*'")?
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut through = 0_i64;
-    for table in tables {
-        let newest: Option<i64> = conn.query_row(&format!("SELECT max(id) FROM \"{table}\""), [], |row| row.get(0))?;
-        through = through.max(newest.unwrap_or(0));
     }
     super::schema::write_counter(conn, "indexed_through", through)
 }
