@@ -250,10 +250,12 @@ if [[ $MODE == profile ]]; then
 fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
-    log "building release: hookscope and the baseline, sse_probe and fill_store examples"
-    cargo build --release --bin hookscope --example baseline --example sse_probe --example fill_store >&2
+    log "building release: hookscope and the baseline, stream_floor, sse_probe and fill_store examples"
+    cargo build --release --bin hookscope --example baseline --example stream_floor --example sse_probe \
+        --example fill_store >&2
 fi
-for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/sse_probe" "$EXAMPLES/fill_store"; do
+for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/stream_floor" "$EXAMPLES/sse_probe" \
+    "$EXAMPLES/fill_store"; do
     [[ -x $binary ]] || die "$binary is missing"
 done
 
@@ -394,6 +396,16 @@ else
         --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" >"$OUT/sse_latency.txt" 2>"$OUT/sse_latency.stderr" || true
     grep -v '^SSEJSON' "$OUT/sse_latency.txt" | sed 's/^/  /' >&2 || true
     grep '^SSEJSON ' "$OUT/sse_latency.txt" | sed 's/^SSEJSON //' >"$OUT/sse_latency.json" || true
+    stop_server
+
+    # The same scenario against the floor: a server that only answers and fans out (examples/stream_floor.rs), to
+    # show how low this host lets the figure go for any server.
+    log "live stream: the same latency run against the floor (examples/stream_floor)"
+    start_server stream_floor "$BL_PORT" /_/health "$EXAMPLES/stream_floor" "127.0.0.1:$BL_PORT"
+    taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$BL_PORT" --clients "$SSE_CLIENTS" \
+        --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" >"$OUT/sse_floor.txt" 2>"$OUT/sse_floor.stderr" || true
+    grep -v '^SSEJSON' "$OUT/sse_floor.txt" | sed 's/^/  /' >&2 || true
+    grep '^SSEJSON ' "$OUT/sse_floor.txt" | sed 's/^SSEJSON //' >"$OUT/sse_floor.json" || true
     stop_server
 fi
 
@@ -539,6 +551,14 @@ def row(figure, hookscope, baseline, ratio, target, verdict):
 def fmt(value, digits=1):
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
+def single(figures, key):
+    """One figure of a probe's SSEJSON in ms, or nothing when that run is missing."""
+    return fmt(figures.get(key), 2) if figures else ""
+
+def pair(figures, p50, p99):
+    """A p50 / p99 pair of a probe's SSEJSON in ms, or nothing when that run is missing."""
+    return f"{single(figures, p50)} / {single(figures, p99)}" if figures else ""
+
 def check(value, ok, stretch=None):
     if value is None:
         return "n/a"
@@ -587,22 +607,28 @@ if results.get("sse_available") == "1":
         row(f"3. throughput with {clients} SSE clients, req/s (baseline: no clients)", fmt(sse["rps"], 0),
             fmt(plain["rps"], 0), f"{ratio:.2f}x", ">= 0.85x", check(ratio, lambda r: r >= 0.85))
     lat = load("sse_latency")
+    # The baseline column of these rows is the floor (examples/stream_floor): the same probe against a server that
+    # only answers and fans out.
+    floor = load("sse_floor") or {}
     if lat:
         # The target's "time to its event at a client": every delivery to every client, each timed from its 2xx.
         p99 = lat.get("each_p99_ms")
         row(f"3. 2xx -> event at a client, p99 ms ({lat['clients']} clients, {lat['rps']:.0f} req/s)",
-            fmt(p99, 2), "", "", "<= 10 ms", check(p99, lambda v: v <= 10) if p99 is not None else "FAIL")
-        row("   2xx -> event at the first client, p99 ms", fmt(lat["first_p99_ms"], 2), "", "", "(info)", "")
-        row("   2xx -> event at the last of all clients, p99 ms", fmt(lat["all_p99_ms"], 2), "", "", "(info)", "")
+            fmt(p99, 2), single(floor, "each_p99_ms"), "", "<= 10 ms",
+            check(p99, lambda v: v <= 10) if p99 is not None else "FAIL")
+        row("   2xx -> event at the first client, p99 ms", fmt(lat["first_p99_ms"], 2),
+            single(floor, "first_p99_ms"), "", "(info)", "")
+        row("   2xx -> event at the last of all clients, p99 ms", fmt(lat["all_p99_ms"], 2),
+            single(floor, "all_p99_ms"), "", "(info)", "")
         # The same deliveries timed by the kernel's receive timestamps of the 2xx and the event: what the probe's
         # own lag (one core for a thousand clients and the posters) adds to the judged figure.
         row("   2xx -> event at a client, kernel receive times, p99 ms", fmt(lat.get("kernel_each_p99_ms"), 2),
-            "", "", "(info)", "")
-        row("   request sent -> event at a client, p50 / p99 ms",
-            f"{fmt(lat.get('sent_each_p50_ms'), 2)} / {fmt(lat.get('sent_each_p99_ms'), 2)}", "", "", "(info)", "")
+            single(floor, "kernel_each_p99_ms"), "", "(info)", "")
+        row("   request sent -> event at a client, p50 / p99 ms", pair(lat, "sent_each_p50_ms", "sent_each_p99_ms"),
+            pair(floor, "sent_each_p50_ms", "sent_each_p99_ms"), "", "(info)", "")
         # Every latency above starts at the 2xx, so how long the 2xx itself took is shown beside them.
-        row("   capture round trip meanwhile (sent to 2xx), p50 / p99 ms",
-            f"{fmt(lat.get('rtt_p50_ms'), 2)} / {fmt(lat.get('rtt_p99_ms'), 2)}", "", "", "(info)", "")
+        row("   capture round trip meanwhile (sent to 2xx), p50 / p99 ms", pair(lat, "rtt_p50_ms", "rtt_p99_ms"),
+            pair(floor, "rtt_p50_ms", "rtt_p99_ms"), "", "(info)", "")
         if lat["missing"] or lat["incomplete"]:
             row("   events missing / seen by only some clients", f"{lat['missing']} / {lat['incomplete']}", "",
                 "", "0 / 0", "FAIL")
