@@ -2,36 +2,40 @@
 //! host. It stores nothing and checks nothing. Each `POST` gets the next id, its event (about the size of
 //! hookscope's) is appended to a log in memory, and it is answered 200 at once. One loop writes every viewer of
 //! `GET /_/events`, in a fixed order, everything logged since its last write, straight to the socket with no HTTP
-//! library between (no chunked framing, no task per viewer). The loop yields to the posters every few writes, so
-//! a 2xx is not held behind a round of writes.
+//! library between (no chunked framing, no task per viewer). The loop is a thread of its own beside the runtime
+//! that answers the captures, so the kernel's scheduler, not the loop, decides when a 2xx goes out: a capture is
+//! answered as soon as it is read, not after a round of writes.
 //!
 //! What it answers: how long a round of writes to the probe's thousand viewers takes on this host when nothing
 //! but the writes costs anything, and so how low the "2xx -> event at a client" p99 can go for any server here.
 //!
 //! Usage: `cargo run --release --example stream_floor -- 127.0.0.1:9300`
 
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
-
-/// Writes between yields to the posters, unless `FLOOR_WRITES_PER_YIELD` says otherwise.
-const WRITES_PER_YIELD: usize = 8;
 
 #[derive(Default)]
 struct Shared {
-    /// Every event so far, rendered; the event of id `n` is at index `n - 1`.
-    log: Mutex<Vec<Bytes>>,
-    /// Viewers whose response head is written, waiting to join the loop.
-    joining: Mutex<Vec<TcpStream>>,
-    news: Notify,
+    /// Every event so far, rendered, and viewers whose response head is written, waiting to join the loop.
+    news: Mutex<News>,
+    /// Signalled when `news` changes.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct News {
+    /// The event of id `n` is at index `n - 1`.
+    log: Vec<Bytes>,
+    joining: Vec<std::net::TcpStream>,
 }
 
 struct Viewer {
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     /// How many events of the log it has been sent.
     sent: usize,
     /// Bytes a full socket did not take; written before anything newer.
@@ -44,14 +48,17 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:9300".into())
         .parse()
         .map_err(std::io::Error::other)?;
+    let shared = Arc::new(Shared::default());
+    let loop_shared = shared.clone();
+    std::thread::Builder::new()
+        .name("fan-out".into())
+        .spawn(move || fan_out(&loop_shared))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(serve(addr))
+    runtime.block_on(serve(addr, shared))
 }
 
-async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+async fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    let shared = Arc::new(Shared::default());
-    tokio::spawn(fan_out(shared.clone()));
     loop {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
@@ -75,8 +82,10 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Resu
             stream
                 .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-store\r\n\r\n")
                 .await?;
-            lock(&shared.joining).push(stream);
-            shared.news.notify_one();
+            // Still non-blocking: the loop never waits on one viewer.
+            let stream = stream.into_std()?;
+            lock(&shared.news).joining.push(stream);
+            shared.changed.notify_one();
             return Ok(());
         }
         while buffer.len() < head_end + length {
@@ -92,12 +101,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Resu
             continue;
         }
         let id = {
-            let mut log = lock(&shared.log);
-            let id = log.len() + 1;
-            log.push(render(id));
+            let mut news = lock(&shared.news);
+            let id = news.log.len() + 1;
+            news.log.push(render(id));
             id
         };
-        shared.news.notify_one();
+        shared.changed.notify_one();
         let body = format!(r#"{{"id":{id},"duplicate_of":null}}"#);
         let answer = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -107,23 +116,30 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Resu
     }
 }
 
-/// The loop: each round writes every viewer, in the order they joined, what was logged since its last write.
-async fn fan_out(shared: Arc<Shared>) {
+/// The loop: each round writes every viewer, in the order they joined, what was logged since its last write. It
+/// sleeps only when a whole round found nothing new.
+fn fan_out(shared: &Shared) {
     let mut viewers: Vec<Viewer> = Vec::new();
     let mut frame = BytesMut::new();
-    let writes_per_yield = std::env::var("FLOOR_WRITES_PER_YIELD")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .filter(|&value: &usize| value > 0)
-        .unwrap_or(WRITES_PER_YIELD);
+    let mut seen = 0;
     loop {
-        shared.news.notified().await;
-        viewers.extend(lock(&shared.joining).drain(..).map(|stream| Viewer {
-            stream,
-            sent: 0,
-            unsent: BytesMut::new(),
-        }));
-        let mut written = 0;
+        {
+            let mut news = lock(&shared.news);
+            while news.log.len() == seen && news.joining.is_empty() {
+                news = shared
+                    .changed
+                    .wait(news)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            seen = news.log.len();
+            let now = news.log.len();
+            viewers.extend(news.joining.drain(..).map(|stream| Viewer {
+                stream,
+                // A new viewer starts from now, as hookscope's does without `after`.
+                sent: now,
+                unsent: BytesMut::new(),
+            }));
+        }
         let mut index = 0;
         while index < viewers.len() {
             let viewer = &mut viewers[index];
@@ -131,18 +147,14 @@ async fn fan_out(shared: Arc<Shared>) {
             frame.extend_from_slice(&viewer.unsent);
             viewer.unsent.clear();
             {
-                let log = lock(&shared.log);
-                // A new viewer starts from now, as hookscope's does without `after`.
-                if viewer.sent == 0 {
-                    viewer.sent = log.len();
-                }
-                for event in &log[viewer.sent..] {
+                let news = lock(&shared.news);
+                for event in &news.log[viewer.sent..] {
                     frame.extend_from_slice(event);
                 }
-                viewer.sent = log.len();
+                viewer.sent = news.log.len();
             }
             if !frame.is_empty() {
-                match viewer.stream.try_write(&frame) {
+                match viewer.stream.write(&frame) {
                     Ok(done) => viewer.unsent.extend_from_slice(&frame[done..]),
                     Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
                         viewer.unsent.extend_from_slice(&frame);
@@ -152,16 +164,11 @@ async fn fan_out(shared: Arc<Shared>) {
                         continue;
                     }
                 }
-                written += 1;
-                if written % writes_per_yield == 0 {
-                    tokio::task::yield_now().await;
-                }
             }
             index += 1;
         }
     }
 }
-
 /// An event shaped like hookscope's `request` event for a 1 KiB channel_event capture (about 390 bytes).
 fn render(id: usize) -> Bytes {
     Bytes::from(format!(
