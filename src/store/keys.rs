@@ -28,9 +28,10 @@ use super::key_filter::{Build, BuildState, KeyFilter};
 use super::schema::{read_counter, write_counter};
 use super::waiting_keys::{Sighting, WaitingKeys};
 
-/// How many keys may wait in memory under sustained load (about 11 MB with their buckets and queue). The more
-/// wait, the more of them share a page of the key table when merged: on a store of 757k keys a commit wrote 4.0
-/// pages of the key table with 32k waiting, 1.6 with 64k (WAL frames of runs stopped mid-load).
+/// How many keys may wait in memory under sustained load (about 2 MB with their buckets and queue, since a waiting
+/// key is its hash and its request's id; 11 MB when each also kept the key's bytes). The more wait, the more of
+/// them share a page of the key table when merged: on a store of 757k keys a commit wrote 4.0 pages of the key
+/// table with 32k waiting, 1.6 with 64k (WAL frames of runs stopped mid-load).
 const RECENT_CAP: usize = 64 * 1024;
 
 /// Past the cap, each batch merges this many waiting keys per request it inserted (between the two bounds below):
@@ -129,11 +130,7 @@ impl KeyIndex {
         let mut rows = statement.query([merged_below.max(evicted_through.saturating_add(1))])?;
         while let Some(row) = rows.next()? {
             let key: Vec<u8> = row.get(0)?;
-            let sighting = Sighting {
-                key: key.into_boxed_slice(),
-                id: row.get(1)?,
-            };
-            index.recent.insert(key_hash(&sighting.key), sighting);
+            index.recent.insert(key_hash(&key), Sighting { id: row.get(1)? });
         }
         Ok(index)
     }
@@ -153,7 +150,9 @@ impl KeyIndex {
     ) -> rusqlite::Result<Option<i64>> {
         let hash = key_hash(key);
         let known = match self.waiting(batch, hash) {
-            Some(sighting) => (*sighting.key == *key).then_some(sighting.id),
+            // The sighting's request is in the store (inserted earlier in this batch, or committed), so its row
+            // tells whether it carried this key or another with the same hash.
+            Some(sighting) => same_key(tx, sighting.id, key)?.then_some(sighting.id),
             None if self.filter.as_ref().is_some_and(|filter| !filter.may_contain(hash)) => None,
             None => {
                 let first_id: Option<i64> = tx
@@ -171,7 +170,7 @@ impl KeyIndex {
 
     /// Records `key` as first seen by request `id`.
     pub(super) fn record(batch: &mut BatchKeys, key: &[u8], id: i64) {
-        batch.new.insert(key_hash(key), Sighting { key: key.into(), id });
+        batch.new.insert(key_hash(key), Sighting { id });
     }
 
     /// Merges a slice of the waiting keys into the table, sweeps a slice of it for stale keys, and records how far
@@ -365,10 +364,7 @@ impl KeyIndex {
             .flatten();
         let Some(key) = key else { return Ok(()) };
         let hash = key_hash(&key);
-        if self
-            .waiting(batch, hash)
-            .is_some_and(|sighting| sighting.id == id && *sighting.key == *key)
-        {
+        if self.waiting(batch, hash).is_some_and(|sighting| sighting.id == id) {
             upsert(tx, hash, id)?;
             batch.persisted.push(hash);
         }
@@ -665,6 +661,25 @@ mod tests {
         assert_eq!(
             reloaded.first_sighting(&batch, &tx, b"carried", 0).expect("lookup"),
             Some(1)
+        );
+    }
+
+    #[test]
+    fn a_waiting_sighting_under_the_same_hash_counts_only_for_the_key_its_request_carried() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        // Busy batches merge nothing, so both keys stay waiting in memory.
+        assert_eq!(
+            insert_batch(&mut conn, &mut index, &["carried", "twice", "twice"], false),
+            [None, None, Some(2)]
+        );
+        assert_eq!(insert_batch(&mut conn, &mut index, &["twice"], false), [Some(2)]);
+        assert_eq!(table_size(&conn), 0, "nothing merged yet");
+        // Make another key's hash name request 1 in memory, as a collision would.
+        index.recent.insert(key_hash(b"colliding"), Sighting { id: 1 });
+        assert_eq!(
+            insert_batch(&mut conn, &mut index, &["colliding", "carried"], false),
+            [None, Some(1)]
         );
     }
 

@@ -14,10 +14,11 @@ use foldhash::fast::RandomState;
 const BUCKET_BITS: u32 = 10;
 const BUCKETS: usize = 1 << BUCKET_BITS;
 
-/// A first sighting waiting in memory: the key itself, and the request that carried it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A first sighting waiting in memory: the request that carried the key. The key itself is in that request's
+/// row, which a lookup reads only when the hash matches, so a waiting key costs a few bytes of memory, not the
+/// key's length and an allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Sighting {
-    pub(super) key: Box<[u8]>,
     pub(super) id: i64,
 }
 
@@ -155,10 +156,7 @@ mod tests {
     use super::*;
 
     fn sighting(id: i64) -> Sighting {
-        Sighting {
-            key: format!("key-{id}").into_bytes().into_boxed_slice(),
-            id,
-        }
+        Sighting { id }
     }
 
     #[test]
