@@ -28,10 +28,11 @@ use super::key_filter::{Build, BuildState, KeyFilter};
 use super::schema::{read_counter, write_counter};
 use super::waiting_keys::{Sighting, WaitingKeys};
 
-/// How many keys may wait in memory under sustained load (about 2 MB with their buckets and queue, since a waiting
-/// key is its hash and its request's id; 11 MB when each also kept the key's bytes). The more wait, the more of
-/// them share a page of the key table when merged: on a store of 757k keys a commit wrote 4.0 pages of the key
-/// table with 32k waiting, 1.6 with 64k (WAL frames of runs stopped mid-load).
+/// How many keys may wait in memory under sustained load: a waiting key is its hash and its request's id, about
+/// 2 MB of buckets at the cap, plus a queue of ids of up to a few times as many entries (peak RSS at full load fell
+/// by 8.7 MB when waiting keys stopped keeping their bytes). The more wait, the more of them share a page of the
+/// key table when merged: on a store of 757k keys a commit wrote 4.0 pages of the key table with 32k waiting, 1.6
+/// with 64k (WAL frames of runs stopped mid-load).
 const RECENT_CAP: usize = 64 * 1024;
 
 /// Past the cap, each batch merges this many waiting keys per request it inserted (between the two bounds below):
@@ -137,10 +138,11 @@ impl KeyIndex {
 
     /// The id of the first request that carried `key`, unless that request is gone by retention.
     ///
-    /// An entry found under the key's hash may belong to another key with the same hash (about one chance in 40
-    /// million among a million keys): it counts only if the key matches, in memory, or in the row of the request
-    /// it names when that row is still there. When two keys do collide, the later one takes the entry over; from
-    /// then on each of them takes it back when repeated, so repeats of either may go unflagged.
+    /// A sighting found under the key's hash, in the batch, in memory or in the table, may belong to another key
+    /// with the same hash (about one chance in 40 million among a million keys): it counts only if the row of the
+    /// request it names carried this key, or is gone (see [`same_key`]). When two keys do collide, the later one
+    /// takes the entry over; from then on each of them takes it back when repeated, so repeats of either may go
+    /// unflagged.
     pub(super) fn first_sighting(
         &self,
         batch: &BatchKeys,
@@ -150,6 +152,8 @@ impl KeyIndex {
     ) -> rusqlite::Result<Option<i64>> {
         let hash = key_hash(key);
         let known = match self.waiting(batch, hash) {
+            // A sighting evicted by retention counts as never seen, with no need to read its row.
+            Some(sighting) if sighting.id <= evicted_through => None,
             // The sighting's request is in the store (inserted earlier in this batch, or committed), so its row
             // tells whether it carried this key or another with the same hash.
             Some(sighting) => same_key(tx, sighting.id, key)?.then_some(sighting.id),
@@ -385,8 +389,9 @@ impl KeyIndex {
     }
 }
 
-/// Whether request `id` carried `key`; a request no longer there is taken to have (its entry was never swept, so
-/// only a deletion removed it, and a collision of hashes is far less likely than that).
+/// Whether request `id` carried `key`; a request no longer there is taken to have. Callers leave out evicted
+/// requests first, so a missing row means a deleted request (its key stays, written to the table before the
+/// delete), and a collision of hashes is far less likely than that.
 fn same_key(tx: &Transaction, id: i64, key: &[u8]) -> rusqlite::Result<bool> {
     let stored: Option<Option<Vec<u8>>> = tx
         .prepare_cached("SELECT idempotency_key FROM requests WHERE id = ?1")?

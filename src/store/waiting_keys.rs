@@ -1,5 +1,6 @@
 //! First sightings of idempotency keys waiting in memory to be merged into the key table, kept so that finding
-//! one costs a hash lookup while a merge still takes them in the table's (hash) order.
+//! one costs a hash lookup (and, when a hash matches, a read of the request's row to compare the key) while a merge
+//! still takes them in the table's (hash) order.
 //!
 //! The waiting keys are split into buckets of consecutive hashes (by their top bits): a merge walks the buckets in
 //! order and sorts only the ones it takes from. A single ordered map of up to 32k keys cost a walk down a B-tree
