@@ -689,6 +689,24 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_first_sighting_outlives_its_deleted_request() {
+        let (_dir, mut conn) = database();
+        let mut index = KeyIndex::load(&conn, 0).expect("load");
+        insert_batch(&mut conn, &mut index, &["gone"], false);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begin");
+        let mut batch = BatchKeys::default();
+        index.persist_before_delete(&mut batch, &tx, 1).expect("persist");
+        tx.execute("DELETE FROM requests_1 WHERE id = 1", []).expect("delete");
+        tx.commit().expect("commit");
+        index.commit(batch);
+        assert_eq!(table_size(&conn), 1, "written to the table before the delete");
+        // Still waiting in memory under request 1, whose row is gone: the repeat is a duplicate of it, as before.
+        assert_eq!(insert_batch(&mut conn, &mut index, &["gone"], false), [Some(1)]);
+    }
+
+    #[test]
     fn the_key_hash_never_changes() {
         // Stored in every key table: a different hash would lose every key of existing stores.
         assert_eq!(
