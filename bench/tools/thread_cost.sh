@@ -7,32 +7,16 @@
 #
 # Environment: BIN (the hookscope binary), SERVER_CPU [0], LOAD_CPU [1], PORT [9321].
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/common.sh"
 db=${1:?a database file}; seconds=${2:-8}
-BIN=${BIN:-$ROOT/target/release/hookscope}
-SERVER_CPU=${SERVER_CPU:-0}; LOAD_CPU=${LOAD_CPU:-1}; PORT=${PORT:-9321}
-[[ -x $BIN ]] || { echo "$BIN is missing: cargo build --release" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is required" >&2; exit 1; }
-if curl -fs -o /dev/null "http://127.0.0.1:$PORT/_/health"; then echo "port $PORT already answers (set PORT)" >&2; exit 1; fi
-work=$(mktemp -d)
-server=
-cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-taskset -c "$SERVER_CPU" "$BIN" --listen "127.0.0.1:$PORT" --db "$db" --keep 0 >"$work/server.log" 2>&1 &
-server=$!
-until curl -fs -o /dev/null "http://127.0.0.1:$PORT/_/health"; do
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-load() {
-    KEY_SEED=$RANDOM$RANDOM taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"$1s" -s "$ROOT/bench/post.lua" \
-        "http://127.0.0.1:$PORT"
-}
-load 1 >/dev/null
+PORT=${PORT:-9321}
+require "$BIN"
+serve "$PORT" "$BIN" --listen "127.0.0.1:$PORT" --db "$db" --keep 0
+full_load "$PORT" 1 >/dev/null
 # Per thread name: user and system ticks (fields 14 and 15 of /proc/PID/task/TID/stat).
 snapshot() { for task in /proc/"$server"/task/*; do echo "$(cat "$task/comm") $(awk '{print $14, $15}' "$task/stat")"; done; }
 snapshot >"$work/before"
-load "$seconds" >"$work/wrk.txt"
+full_load "$PORT" "$seconds" >"$work/wrk.txt"
 snapshot >"$work/after"
 rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
 echo "$db: $rps req/s; per capture, user + system:"

@@ -8,25 +8,13 @@
 #
 # Environment: BIN (the hookscope binary), SERVER_CPU [0], LOAD_CPU [1], PORT [9322].
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/common.sh"
 db=${1:?a database file}; at=${2:-6}
-BIN=${BIN:-$ROOT/target/release/hookscope}
-SERVER_CPU=${SERVER_CPU:-0}; LOAD_CPU=${LOAD_CPU:-1}; PORT=${PORT:-9322}
-[[ -x $BIN ]] || { echo "$BIN is missing: cargo build --release" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is required" >&2; exit 1; }
-if curl -fs -o /dev/null "http://127.0.0.1:$PORT/_/health"; then echo "port $PORT already answers (set PORT)" >&2; exit 1; fi
-work=$(mktemp -d)
-server=
-cleanup() { [[ -n $server ]] && kill -9 "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-taskset -c "$SERVER_CPU" "$BIN" --listen "127.0.0.1:$PORT" --db "$db" --keep 0 >"$work/server.log" 2>&1 &
-server=$!
-until curl -fs -o /dev/null "http://127.0.0.1:$PORT/_/health"; do
-    kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-    sleep 0.05
-done
-KEY_SEED=$RANDOM$RANDOM taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"$(( at + 2 ))s" -s "$ROOT/bench/post.lua" \
-    "http://127.0.0.1:$PORT" >/dev/null &
+PORT=${PORT:-9322}
+require "$BIN"
+STOP_SIGNAL=KILL
+serve "$PORT" "$BIN" --listen "127.0.0.1:$PORT" --db "$db" --keep 0
+full_load "$PORT" $(( at + 2 )) >/dev/null &
 sleep "$at"
 kill -STOP "$server"
 cp "$db" "$work/snap.db"
