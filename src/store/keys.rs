@@ -151,25 +151,21 @@ impl KeyIndex {
         evicted_through: i64,
     ) -> rusqlite::Result<Option<i64>> {
         let hash = key_hash(key);
-        let known = match self.waiting(batch, hash) {
-            // A sighting evicted by retention counts as never seen, with no need to read its row.
-            Some(sighting) if sighting.id <= evicted_through => None,
-            // The sighting's request is in the store (inserted earlier in this batch, or committed), so its row
-            // tells whether it carried this key or another with the same hash.
-            Some(sighting) => same_key(tx, sighting.id, key)?.then_some(sighting.id),
+        let named = match self.waiting(batch, hash) {
+            Some(sighting) => Some(sighting.id),
             None if self.filter.as_ref().is_some_and(|filter| !filter.may_contain(hash)) => None,
-            None => {
-                let first_id: Option<i64> = tx
-                    .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key_hash = ?1")?
-                    .query_row([hash], |row| row.get(0))
-                    .optional()?;
-                match first_id {
-                    Some(first_id) if first_id > evicted_through && !same_key(tx, first_id, key)? => None,
-                    found => found,
-                }
-            }
+            None => tx
+                .prepare_cached("SELECT first_id FROM idempotency_keys WHERE key_hash = ?1")?
+                .query_row([hash], |row| row.get(0))
+                .optional()?,
         };
-        Ok(known.filter(|first_id| *first_id > evicted_through))
+        // A request evicted by retention counts as never seen, with no need to read its row. Any other is in the
+        // store (inserted earlier in this batch, or committed) unless deleted, and its row tells whether it carried
+        // this key or another with the same hash.
+        Ok(match named {
+            Some(first_id) if first_id > evicted_through && same_key(tx, first_id, key)? => Some(first_id),
+            _ => None,
+        })
     }
 
     /// Records `key` as first seen by request `id`.
