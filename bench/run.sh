@@ -403,13 +403,20 @@ else
     combine_rounds hs_sse_max
     put peak_rss_mb_sse "$peak_sse"
 
+    # latency_run NAME PORT: the probe's latency run against the server on PORT; its figures go to $OUT/NAME.json.
+    latency_run() {
+        local name=$1 port=$2
+        taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$port" --clients "$SSE_CLIENTS" \
+            --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" \
+            >"$OUT/$name.txt" 2>"$OUT/$name.stderr" || true
+        grep -v '^SSEJSON' "$OUT/$name.txt" | sed 's/^/  /' >&2 || true
+        grep '^SSEJSON ' "$OUT/$name.txt" | sed 's/^SSEJSON //' >"$OUT/$name.json" || true
+    }
+
     log "live stream: 2xx-to-event latency, $SSE_CLIENTS clients, $SSE_RATE req/s"
     fresh_db "$DB"
     start_server hs_sse "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB"
-    taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$HS_PORT" --clients "$SSE_CLIENTS" \
-        --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" >"$OUT/sse_latency.txt" 2>"$OUT/sse_latency.stderr" || true
-    grep -v '^SSEJSON' "$OUT/sse_latency.txt" | sed 's/^/  /' >&2 || true
-    grep '^SSEJSON ' "$OUT/sse_latency.txt" | sed 's/^SSEJSON //' >"$OUT/sse_latency.json" || true
+    latency_run sse_latency "$HS_PORT"
     stop_server
 
     # The same scenario, once, against a reference that only answers (at once) and fans out
@@ -418,11 +425,7 @@ else
     log "live stream: the same latency run against the reference (examples/stream_floor)"
     : >"$OUT/sse_floor.json"
     if OPTIONAL=1 start_server stream_floor "$BL_PORT" /_/health "$EXAMPLES/stream_floor" "127.0.0.1:$BL_PORT"; then
-        taskset -c "$LOAD_CPU" "$EXAMPLES/sse_probe" --addr "127.0.0.1:$BL_PORT" --clients "$SSE_CLIENTS" \
-            --rate "$SSE_RATE" --posters "$SSE_POSTERS" --seconds "$DURATION" \
-            >"$OUT/sse_floor.txt" 2>"$OUT/sse_floor.stderr" || true
-        grep -v '^SSEJSON' "$OUT/sse_floor.txt" | sed 's/^/  /' >&2 || true
-        grep '^SSEJSON ' "$OUT/sse_floor.txt" | sed 's/^SSEJSON //' >"$OUT/sse_floor.json" || true
+        latency_run sse_floor "$BL_PORT"
         stop_server
     fi
 fi
@@ -577,6 +580,12 @@ def pair(figures, p50, p99):
     """A p50 / p99 pair of a probe's SSEJSON in ms, or nothing when that run is missing."""
     return f"{single(figures, p50)} / {single(figures, p99)}" if figures else ""
 
+def run_shape(figures):
+    """How a probe's latency run went: clients, req/s, events missing and seen by only some; nothing when missing."""
+    if not figures:
+        return ""
+    return f"{figures['clients']} / {figures['rps']:.0f} / {figures['missing']} / {figures['incomplete']}"
+
 def check(value, ok, stretch=None):
     if value is None:
         return "n/a"
@@ -634,13 +643,13 @@ if results.get("sse_available") == "1":
         row(f"3. 2xx -> event at a client, p99 ms ({lat['clients']} clients, {lat['rps']:.0f} req/s)",
             fmt(p99, 2), single(floor, "each_p99_ms"), "", "<= 10 ms",
             check(p99, lambda v: v <= 10) if p99 is not None else "FAIL")
-        row("   2xx -> event at the first client, p99 ms", fmt(lat["first_p99_ms"], 2),
+        row("   2xx -> event at the first client, p99 ms", single(lat, "first_p99_ms"),
             single(floor, "first_p99_ms"), "", "(info)", "")
-        row("   2xx -> event at the last of all clients, p99 ms", fmt(lat["all_p99_ms"], 2),
+        row("   2xx -> event at the last of all clients, p99 ms", single(lat, "all_p99_ms"),
             single(floor, "all_p99_ms"), "", "(info)", "")
         # The same deliveries timed by the kernel's receive timestamps of the 2xx and the event: what the probe's
         # own lag (one core for a thousand clients and the posters) adds to the judged figure.
-        row("   2xx -> event at a client, kernel receive times, p99 ms", fmt(lat.get("kernel_each_p99_ms"), 2),
+        row("   2xx -> event at a client, kernel receive times, p99 ms", single(lat, "kernel_each_p99_ms"),
             single(floor, "kernel_each_p99_ms"), "", "(info)", "")
         row("   request sent -> event at a client, p50 / p99 ms", pair(lat, "sent_each_p50_ms", "sent_each_p99_ms"),
             pair(floor, "sent_each_p50_ms", "sent_each_p99_ms"), "", "(info)", "")
@@ -648,11 +657,6 @@ if results.get("sse_available") == "1":
         row("   capture round trip meanwhile (sent to 2xx), p50 / p99 ms", pair(lat, "rtt_p50_ms", "rtt_p99_ms"),
             pair(floor, "rtt_p50_ms", "rtt_p99_ms"), "", "(info)", "")
         # How each latency run went, so that a run short of clients, rate or events shows.
-        def run_shape(figures):
-            if not figures:
-                return ""
-            return (f"{figures['clients']} / {figures['rps']:.0f} / "
-                    f"{figures['missing']} / {figures['incomplete']}")
         row("   clients / req/s / events missing / seen by only some", run_shape(lat), run_shape(floor), "",
             f"{results['sse_clients']} / {results.get('sse_rate', '')} / 0 / 0", "")
         if lat["missing"] or lat["incomplete"]:
