@@ -720,34 +720,29 @@ async fn latency(args: &Args) -> Result<(), String> {
     // Every delivery to every client, each timed from its capture's 2xx; then the same deliveries timed from when
     // the kernel received each (the 2xx and the event), and from when each capture was sent: what a viewer sees of a
     // sender's request, whether the 2xx went out early or late.
-    let mut by_index: Vec<Option<(u64, u64, u64)>> = vec![None; capacity];
-    for &Ack {
-        id,
-        read_at: ack,
-        round_trip,
-        kernel_at: kernel_ack,
-    } in &acks
-    {
-        if let Some(slot) = id
+    let mut by_index: Vec<Option<Ack>> = vec![None; capacity];
+    for &ack in &acks {
+        if let Some(slot) = ack
+            .id
             .checked_sub(base)
             .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| by_index.get_mut(i))
         {
-            *slot = Some((ack, ack.saturating_sub(round_trip), kernel_ack));
+            *slot = Some(ack);
         }
     }
     let (mut to_each, mut kernel_to_each, mut sent_to_each) = (Vec::new(), Vec::new(), Vec::new());
     let mut unstamped = 0u64;
     for &(index, at, kernel_at) in arrivals.deliveries.lock().expect("deliveries lock").iter() {
-        let Some(&Some((ack, sent, kernel_ack))) = usize::try_from(index).ok().and_then(|i| by_index.get(i)) else {
+        let Some(&Some(ack)) = usize::try_from(index).ok().and_then(|i| by_index.get(i)) else {
             continue;
         };
-        to_each.push(at.saturating_sub(ack));
-        sent_to_each.push(at.saturating_sub(sent));
-        if kernel_at == NO_STAMP || kernel_ack == NO_STAMP {
+        to_each.push(at.saturating_sub(ack.read_at));
+        sent_to_each.push(at.saturating_sub(ack.read_at.saturating_sub(ack.round_trip)));
+        if kernel_at == NO_STAMP || ack.kernel_at == NO_STAMP {
             unstamped += 1;
         } else {
-            kernel_to_each.push(kernel_at.saturating_sub(kernel_ack));
+            kernel_to_each.push(kernel_at.saturating_sub(ack.kernel_at));
         }
     }
     to_each.sort_unstable();
