@@ -65,11 +65,11 @@ const REQUEST_COLUMNS: &str = "
 pub(super) const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
 
 /// Schema version 5's envelope indexes on one generation's summary table (version 6 replaced them with a lookup
-/// table): a partial index of ids per envelope and one for requests without one, so each request is in exactly one. An entry is an id alone, about half the size of
-/// an `(envelope, id)` entry, so an index's pages split about half as often: a commit of about 64 captures wrote 2.9
-/// pages of such an index to the WAL where it wrote 4.0 of the `(envelope, id)` one (WAL frames of a run stopped
-/// 5 s into full load). SQLite uses a partial index only for a query that states its condition as literal text,
-/// which the list's envelope filter does.
+/// table): a partial index of ids per envelope and one for requests without one, so each request is in exactly
+/// one. An entry is an id alone, about half the size of an `(envelope, id)` entry, so an index's pages split about
+/// half as often: a commit of about 64 captures wrote 2.9 pages of such an index to the WAL where it wrote 4.0 of the
+/// `(envelope, id)` one (WAL frames of a run stopped 5 s into full load). SQLite uses a partial index only for a
+/// query that states its condition as literal text, which the list's envelope filter did.
 pub(super) fn envelope_indexes(table: &str) -> String {
     let mut sql = String::new();
     for envelope in envelope_kinds() {
