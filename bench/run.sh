@@ -10,7 +10,8 @@
 # Environment overrides (defaults in brackets): DURATION [10] seconds per load run, WARMUP [1], CONNS [64],
 # FIXED_RATE [5000] offered req/s for the fixed-rate latency runs, ROWS [1000000], SSE_CLIENTS [1000],
 # SSE_RATE [1000], QUERY_REPS [21], ROUNDS [3; 1 with --quick] alternating rounds of each compared pair of runs, SETTLE [3] seconds of `sync; sleep` after deleting databases, SERVER_CPU [0],
-# LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0].
+# LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0], WARM_MEMORY_GB [8; 1 with --quick; 0 skips] of memory touched
+# once before the first run.
 # Raw outputs (wrk, probe, server logs, results.txt, table.txt) go to bench/out/.
 
 set -euo pipefail
@@ -23,14 +24,14 @@ for arg in "$@"; do
     case "$arg" in
         --quick) MODE=quick ;;
         --profile) MODE=profile ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
 
 if [[ $MODE == quick ]]; then
     DURATION=${DURATION:-2}; WARMUP=${WARMUP:-0}; ROWS=${ROWS:-20000}; SSE_CLIENTS=${SSE_CLIENTS:-100}
-    SETTLE=${SETTLE:-0.5}; QUERY_REPS=${QUERY_REPS:-5}; ROUNDS=${ROUNDS:-1}
+    SETTLE=${SETTLE:-0.5}; QUERY_REPS=${QUERY_REPS:-5}; ROUNDS=${ROUNDS:-1}; WARM_MEMORY_GB=${WARM_MEMORY_GB:-1}
 fi
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
@@ -49,6 +50,8 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-9300}
 SKIP_BUILD=${SKIP_BUILD:-0}
+# The page cache of a full run grows by about 3 GiB (the big store and its rounds, the WAL, the other runs' stores).
+WARM_MEMORY_GB=${WARM_MEMORY_GB:-8}
 
 HOOKSCOPE="$ROOT/target/release/hookscope"
 EXAMPLES="$ROOT/target/release/examples"
@@ -302,6 +305,35 @@ put commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff 
 put binary_mb "$(stat -c %s "$HOOKSCOPE" | awk '{printf "%.1f", $1 / 1048576}')"
 log "hookscope's default durability is --sync $DEFAULT_SYNC; server on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU," \
     "$CONNS connections, ${DURATION} s per run"
+
+# Memory the machine has never used, used once. A virtual machine whose host backs its memory only when first
+# touched (the reference machine) charges several microseconds to the first write of every page of RAM the guest
+# has not used before, after which that page costs what any page does. The page cache grows into such memory, so
+# without this the runs that grow a file (most of all the big store, whose pages stay cached while the empty
+# stores' deleted files hand their memory on) would pay a cost of the machine's age, not of hookscope. Touching
+# WARM_MEMORY_GB once and freeing it costs a few seconds, and nothing on a machine whose memory is already backed.
+log "warming up to $WARM_MEMORY_GB GiB of memory (touched once and freed)"
+put warm_memory "$(python3 - "$WARM_MEMORY_GB" <<'PY'
+import mmap, sys, time
+
+wanted = int(float(sys.argv[1]) * (1 << 30))
+with open("/proc/meminfo") as meminfo:
+    available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+# Leave 2 GiB to everything else, so that this never pushes the machine into reclaim.
+size = max(0, min(wanted, available - (2 << 30)))
+size -= size % mmap.PAGESIZE
+started = time.perf_counter()
+if size:
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    if not populate:
+        for offset in range(0, size, mmap.PAGESIZE):
+            memory[offset] = 1
+    memory.close()
+print(f"{size / (1 << 30):.1f} GiB in {time.perf_counter() - started:.1f} s")
+PY
+)"
+log "  $(sed -n 's/^warm_memory=//p' "$RESULTS")"
 
 # Per-connection pacing for the fixed-rate runs (64 connections x 78 req/s ~ 5k req/s).
 PACED=$(python3 -c "print(round($FIXED_RATE / $CONNS, 3))")
@@ -695,7 +727,8 @@ row("5. release binary, MB", fmt(num("binary_mb")), "", "", "< 20 MB", check(num
 header = ["figure", "hookscope", "baseline", "ratio", "target", "result"]
 widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
 print(f"hookscope {results['commit']}, {results['mode']} run: {results['duration']} s per load run, "
-      f"{results['conns']} connections, 1 KiB channel_event bodies, server and wrk on separate CPUs")
+      f"{results['conns']} connections, 1 KiB channel_event bodies, server and wrk on separate CPUs"
+      + (f"; memory warmed first: {results['warm_memory']}" if results.get("warm_memory") else ""))
 print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for r in rows:
