@@ -10,8 +10,8 @@
 # Environment overrides (defaults in brackets): DURATION [10] seconds per load run, WARMUP [1], CONNS [64],
 # FIXED_RATE [5000] offered req/s for the fixed-rate latency runs, ROWS [1000000], SSE_CLIENTS [1000],
 # SSE_RATE [1000], QUERY_REPS [21], ROUNDS [3; 1 with --quick] alternating rounds of each compared pair of runs, SETTLE [3] seconds of `sync; sleep` after deleting databases, SERVER_CPU [0],
-# LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0], WARM_MEMORY_GB [8; 1 with --quick; 0 skips] of memory touched
-# once before the first run.
+# LOAD_CPU [1], PORT_BASE [9300], SKIP_BUILD [0], WARM_MEMORY_GB [8; 1 with --quick] of memory touched once
+# before the first run, with the kernel's free page reporting off until the end (0: neither).
 # Raw outputs (wrk, probe, server logs, results.txt, table.txt) go to bench/out/.
 
 set -euo pipefail
@@ -85,11 +85,17 @@ mkdir -p "$OUT" "$DB_DIR"
 # Processes: every process started here is remembered by id and stopped on exit.
 
 PIDS=()
+# The kernel's free page reporting as it was before the run, when the run turned it off (see the memory warm-up).
+REPORTING_ORDER=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_WAS=
 cleanup() {
     local pid
     for pid in "${PIDS[@]:-}"; do
         [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
     done
+    if [[ -n $REPORTING_WAS ]]; then
+        echo "$REPORTING_WAS" >"$REPORTING_ORDER" 2>/dev/null || log "could not restore $REPORTING_ORDER to $REPORTING_WAS"
+    fi
 }
 trap cleanup EXIT
 
@@ -308,12 +314,26 @@ log "hookscope's default durability is --sync $DEFAULT_SYNC; server on CPU $SERV
 
 # Memory the machine has never used, used once. A virtual machine whose host backs its memory only when first
 # touched (the reference machine) charges several microseconds to the first write of every page of RAM the guest
-# has not used before, after which that page costs what any page does. The page cache grows into such memory, so
-# without this the runs that grow a file (most of all the big store, whose pages stay cached while the empty
-# stores' deleted files hand their memory on) would pay a cost of the machine's age, not of hookscope. Touching
-# WARM_MEMORY_GB once and freeing it costs a few seconds, and nothing on a machine whose memory is already backed.
-log "warming up to $WARM_MEMORY_GB GiB of memory (touched once and freed)"
-put warm_memory "$(python3 - "$WARM_MEMORY_GB" <<'PY'
+# has not used before, or has given back: the kernel's free page reporting hands blocks of free memory (2 MiB and
+# up) back to such a host within seconds, and their next use pays again. The page cache grows into such memory, so
+# the runs that grow a file (every fresh store, and the big store's rounds) paid a cost of the machine's memory
+# management, by an amount that depended on what the runs before them had freed. So the run turns reporting off
+# (restored on exit), then touches WARM_MEMORY_GB once and frees it: a few seconds, and nothing on a machine without
+# reporting whose memory is already backed. WARM_MEMORY_GB=0 leaves both alone.
+if [[ $WARM_MEMORY_GB != 0 && -w $REPORTING_ORDER ]]; then
+    was=$(cat "$REPORTING_ORDER")
+    # Above the largest block the kernel's allocator has, so that no free block qualifies.
+    if echo 11 >"$REPORTING_ORDER" 2>/dev/null; then
+        REPORTING_WAS=$was
+        log "free page reporting off for the run (page_reporting_order $was -> 11, restored on exit)"
+        put page_reporting "off (order $was -> 11)"
+    else
+        log "warning: could not turn free page reporting off; freed memory may go back to the host meanwhile"
+    fi
+fi
+if [[ $WARM_MEMORY_GB != 0 ]]; then
+    log "warming up to $WARM_MEMORY_GB GiB of memory (touched once and freed)"
+    put warm_memory "$(python3 - "$WARM_MEMORY_GB" <<'PY'
 import mmap, sys, time
 
 wanted = int(float(sys.argv[1]) * (1 << 30))
@@ -333,7 +353,8 @@ if size:
 print(f"{size / (1 << 30):.1f} GiB in {time.perf_counter() - started:.1f} s")
 PY
 )"
-log "  $(sed -n 's/^warm_memory=//p' "$RESULTS")"
+    log "  $(sed -n 's/^warm_memory=//p' "$RESULTS")"
+fi
 
 # Per-connection pacing for the fixed-rate runs (64 connections x 78 req/s ~ 5k req/s).
 PACED=$(python3 -c "print(round($FIXED_RATE / $CONNS, 3))")
@@ -728,7 +749,8 @@ header = ["figure", "hookscope", "baseline", "ratio", "target", "result"]
 widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
 print(f"hookscope {results['commit']}, {results['mode']} run: {results['duration']} s per load run, "
       f"{results['conns']} connections, 1 KiB channel_event bodies, server and wrk on separate CPUs"
-      + (f"; memory warmed first: {results['warm_memory']}" if results.get("warm_memory") else ""))
+      + (f"; memory warmed first: {results['warm_memory']}" if results.get("warm_memory") else "")
+      + (f"; free page reporting {results['page_reporting']}" if results.get("page_reporting") else ""))
 print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
 print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for r in rows:
