@@ -412,40 +412,31 @@ fn upsert(tx: &Transaction, hash: i64, id: i64) -> rusqlite::Result<()> {
 
 /// Looks at the next `budget` entries of the table in hash order after `after` (from the first when `None`) and
 /// removes the stale ones. Returns where the next sweep resumes.
+///
+/// The range is found first and its stale entries then go in one statement, which SQLite runs as a single pass
+/// along the table. Read and deleted one by one, each stale key cost a statement and a walk down the table.
 fn sweep(tx: &Transaction, after: Option<i64>, evicted_through: i64, budget: usize) -> rusqlite::Result<Option<i64>> {
     let limit = i64::try_from(budget).unwrap_or(i64::MAX);
-    let mut stale = Vec::new();
-    let mut seen = 0;
-    let mut last = None;
-    {
-        // From the start, the smallest hash there is belongs to the table too; past the largest, nothing does.
-        let start = match after {
-            None => i64::MIN,
-            Some(after) => match after.checked_add(1) {
-                Some(next) => next,
-                None => return Ok(None),
-            },
-        };
-        let mut next = tx.prepare_cached(
-            "SELECT key_hash, first_id FROM idempotency_keys WHERE key_hash >= ?1 ORDER BY key_hash LIMIT ?2",
-        )?;
-        let mut rows = next.query(params![start, limit])?;
-        while let Some(row) = rows.next()? {
-            let hash: i64 = row.get(0)?;
-            let first_id: i64 = row.get(1)?;
-            seen += 1;
-            if first_id <= evicted_through {
-                stale.push(hash);
-            }
-            last = Some(hash);
-        }
-    }
-    let mut delete = tx.prepare_cached("DELETE FROM idempotency_keys WHERE key_hash = ?1")?;
-    for hash in stale {
-        delete.execute([hash])?;
+    // From the start, the smallest hash there is belongs to the table too; past the largest, nothing does.
+    let start = match after {
+        None => i64::MIN,
+        Some(after) => match after.checked_add(1) {
+            Some(next) => next,
+            None => return Ok(None),
+        },
+    };
+    let (seen, last): (i64, Option<i64>) = tx
+        .prepare_cached(
+            "SELECT count(*), max(key_hash) FROM
+                 (SELECT key_hash FROM idempotency_keys WHERE key_hash >= ?1 ORDER BY key_hash LIMIT ?2)",
+        )?
+        .query_row(params![start, limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    if let Some(last) = last {
+        tx.prepare_cached("DELETE FROM idempotency_keys WHERE key_hash BETWEEN ?1 AND ?2 AND first_id <= ?3")?
+            .execute(params![start, last, evicted_through])?;
     }
     // At the end of the table the next sweep starts from the beginning.
-    Ok(if seen < budget { None } else { last })
+    Ok(if seen < limit { None } else { last })
 }
 
 #[cfg(test)]
@@ -614,26 +605,35 @@ mod tests {
     fn the_sweep_removes_stale_keys_and_wraps_around() {
         let (_dir, mut conn) = database();
         let tx = conn.transaction().expect("begin");
-        // The smallest hash there is, too: a sweep from the start must see it.
-        for (hash, first_id) in [(i64::MIN, 1), (10, 2), (20, 3), (30, 4), (40, 5)] {
+        // The smallest hash there is, too: a sweep from the start must see it. Stale (first seen at or before
+        // request 2) and live keys alternate, and a stale one lies just past the first sweep's range.
+        for (hash, first_id) in [(i64::MIN, 1), (10, 5), (20, 2), (30, 1), (40, 5)] {
             tx.execute(
                 "INSERT INTO idempotency_keys (key_hash, first_id) VALUES (?1, ?2)",
                 params![hash, first_id],
             )
             .expect("insert");
         }
+        let hashes = |tx: &Transaction| -> Vec<i64> {
+            tx.prepare("SELECT key_hash FROM idempotency_keys ORDER BY key_hash")
+                .expect("select")
+                .query_map([], |row| row.get(0))
+                .expect("hashes")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
         let after = sweep(&tx, None, 2, 3).expect("sweep");
         assert_eq!(after, Some(20));
+        assert_eq!(hashes(&tx), [10, 30, 40], "only the stale keys of the first three go");
         let after = sweep(&tx, after, 2, 3).expect("sweep");
         assert_eq!(after, None, "the end of the table starts the next pass over");
-        let left: Vec<i64> = tx
-            .prepare("SELECT key_hash FROM idempotency_keys ORDER BY key_hash")
-            .expect("select")
-            .query_map([], |row| row.get(0))
-            .expect("hashes")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows");
-        assert_eq!(left, [20, 30, 40]);
+        assert_eq!(hashes(&tx), [10, 40]);
+        assert_eq!(
+            sweep(&tx, after, 2, 3).expect("sweep"),
+            None,
+            "a pass over the live keys removes none"
+        );
+        assert_eq!(hashes(&tx), [10, 40]);
     }
 
     #[test]
