@@ -50,8 +50,11 @@ SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-9300}
 SKIP_BUILD=${SKIP_BUILD:-0}
-# The page cache of a full run grows by about 3 GiB (the big store and its rounds, the WAL, the other runs' stores).
+# More than a full run's page cache holds at once: the big store ends near 3 GB, and the other runs' stores come and go.
 WARM_MEMORY_GB=${WARM_MEMORY_GB:-8}
+[[ $WARM_MEMORY_GB =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "run.sh: WARM_MEMORY_GB must be a number of GiB" >&2; exit 2; }
+# Whether to warm at all, as a number: 0, 0.0 and 00 all mean no.
+WARM=$(awk -v g="$WARM_MEMORY_GB" 'BEGIN { print (g > 0) ? 1 : 0 }')
 
 HOOKSCOPE="$ROOT/target/release/hookscope"
 EXAMPLES="$ROOT/target/release/examples"
@@ -94,7 +97,7 @@ cleanup() {
         [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
     done
     if [[ -n $REPORTING_WAS ]]; then
-        echo "$REPORTING_WAS" >"$REPORTING_ORDER" 2>/dev/null || log "could not restore $REPORTING_ORDER to $REPORTING_WAS"
+        { echo "$REPORTING_WAS" >"$REPORTING_ORDER"; } 2>/dev/null || log "could not restore $REPORTING_ORDER to $REPORTING_WAS"
     fi
 }
 trap cleanup EXIT
@@ -282,7 +285,7 @@ for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/stream_floor" "$EXAMP
     [[ -x $binary ]] || die "$binary is missing"
 done
 
-# The filled store ends at about 1.6 times ROWS after its rounds, at about 1.4 KB a row, and the WAL and the other
+# The filled store ends at about 2.3 times ROWS after its rounds at 40k req/s, at about 1.3 KB a row, and the WAL and the other
 # runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's "database
 # is full" and cuts this script's own log short, so check first.
 need_kib=$(( ROWS * 3 + 1024 * 1024 ))
@@ -318,12 +321,17 @@ log "hookscope's default durability is --sync $DEFAULT_SYNC; server on CPU $SERV
 # up) back to such a host within seconds, and their next use pays again. The page cache grows into such memory, so
 # the runs that grow a file (every fresh store, and the big store's rounds) paid a cost of the machine's memory
 # management, by an amount that depended on what the runs before them had freed. So the run turns reporting off
-# (restored on exit), then touches WARM_MEMORY_GB once and frees it: a few seconds, and nothing on a machine without
-# reporting whose memory is already backed. WARM_MEMORY_GB=0 leaves both alone.
-if [[ $WARM_MEMORY_GB != 0 && -w $REPORTING_ORDER ]]; then
+# (restored on exit), then touches WARM_MEMORY_GB once and frees it: 10 to 20 s on the reference machine, less on
+# one without reporting whose memory is already backed. WARM_MEMORY_GB=0 leaves both alone. `--profile` runs before
+# this and does neither.
+if [[ $WARM == 1 && -w $REPORTING_ORDER ]]; then
     was=$(cat "$REPORTING_ORDER")
-    # Above the largest block the kernel's allocator has, so that no free block qualifies.
-    if echo 11 >"$REPORTING_ORDER" 2>/dev/null; then
+    # Above the largest block the kernel's allocator has, so that no free block qualifies. Kernels that cap the
+    # parameter at their largest order refuse it, and the run goes on with a warning. A value of 11 already, or
+    # none, is not one to restore: a run killed before its trap, or no reporting device.
+    if [[ ! $was =~ ^[0-9]+$ ]] || (( was >= 11 )); then
+        log "warning: page_reporting_order is $was; left alone"
+    elif { echo 11 >"$REPORTING_ORDER"; } 2>/dev/null; then
         REPORTING_WAS=$was
         log "free page reporting off for the run (page_reporting_order $was -> 11, restored on exit)"
         put page_reporting "off (order $was -> 11)"
@@ -331,9 +339,9 @@ if [[ $WARM_MEMORY_GB != 0 && -w $REPORTING_ORDER ]]; then
         log "warning: could not turn free page reporting off; freed memory may go back to the host meanwhile"
     fi
 fi
-if [[ $WARM_MEMORY_GB != 0 ]]; then
+if [[ $WARM == 1 ]]; then
     log "warming up to $WARM_MEMORY_GB GiB of memory (touched once and freed)"
-    put warm_memory "$(python3 - "$WARM_MEMORY_GB" <<'PY'
+    warmed=$(python3 - "$WARM_MEMORY_GB" <<'PY'
 import mmap, sys, time
 
 wanted = int(float(sys.argv[1]) * (1 << 30))
@@ -352,8 +360,9 @@ if size:
     memory.close()
 print(f"{size / (1 << 30):.1f} GiB in {time.perf_counter() - started:.1f} s")
 PY
-)"
-    log "  $(sed -n 's/^warm_memory=//p' "$RESULTS")"
+) || die "the memory warm-up failed"
+    put warm_memory "$warmed"
+    log "  $warmed"
 fi
 
 # Per-connection pacing for the fixed-rate runs (64 connections x 78 req/s ~ 5k req/s).

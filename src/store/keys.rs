@@ -414,7 +414,7 @@ fn upsert(tx: &Transaction, hash: i64, id: i64) -> rusqlite::Result<()> {
 /// removes the stale ones. Returns where the next sweep resumes.
 ///
 /// The range is found first and its stale entries then go in one statement, which SQLite runs as a single pass
-/// along the table. Read and deleted one by one, each stale key cost a statement and a walk down the table.
+/// over the range. Read and deleted one by one, each stale key cost a statement and a walk down the table.
 fn sweep(tx: &Transaction, after: Option<i64>, evicted_through: i64, budget: usize) -> rusqlite::Result<Option<i64>> {
     let limit = i64::try_from(budget).unwrap_or(i64::MAX);
     // From the start, the smallest hash there is belongs to the table too; past the largest, nothing does.
@@ -605,8 +605,8 @@ mod tests {
     fn the_sweep_removes_stale_keys_and_wraps_around() {
         let (_dir, mut conn) = database();
         let tx = conn.transaction().expect("begin");
-        // The smallest hash there is, too: a sweep from the start must see it. Stale (first seen at or before
-        // request 2) and live keys alternate, and a stale one lies just past the first sweep's range.
+        // The smallest hash there is, too: a sweep from the start must see it. Stale keys (first seen at or before
+        // request 2) lie among live ones, and one lies just past the first sweep's range.
         for (hash, first_id) in [(i64::MIN, 1), (10, 5), (20, 2), (30, 1), (40, 5)] {
             tx.execute(
                 "INSERT INTO idempotency_keys (key_hash, first_id) VALUES (?1, ?2)",
