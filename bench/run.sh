@@ -97,7 +97,8 @@ cleanup() {
         [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
     done
     if [[ -n $REPORTING_WAS ]]; then
-        { echo "$REPORTING_WAS" >"$REPORTING_ORDER"; } 2>/dev/null || log "could not restore $REPORTING_ORDER to $REPORTING_WAS"
+        { echo "$REPORTING_WAS" >"$REPORTING_ORDER"; } 2>/dev/null \
+            || log "could not restore $REPORTING_ORDER to $REPORTING_WAS"
     fi
 }
 trap cleanup EXIT
@@ -285,9 +286,9 @@ for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/stream_floor" "$EXAMP
     [[ -x $binary ]] || die "$binary is missing"
 done
 
-# The filled store ends at about 2.3 times ROWS after its rounds at 40k req/s, at about 1.3 KB a row, and the WAL and the other
-# runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's "database
-# is full" and cuts this script's own log short, so check first.
+# The filled store ends at about 2.3 times ROWS after its rounds at 40k req/s, at about 1.3 KB a row, and the WAL
+# and the other runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's
+# "database is full" and cuts this script's own log short, so check first.
 need_kib=$(( ROWS * 3 + 1024 * 1024 ))
 free_kib=$(df -Pk "$DB_DIR" | awk 'NR == 2 { print $4 }')
 [[ $free_kib =~ ^[0-9]+$ ]] || die "cannot tell how much space is free in $DB_DIR"
