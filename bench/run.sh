@@ -286,8 +286,8 @@ for binary in "$HOOKSCOPE" "$EXAMPLES/baseline" "$EXAMPLES/stream_floor" "$EXAMP
     [[ -x $binary ]] || die "$binary is missing"
 done
 
-# The filled store ends at about 2.3 times ROWS after its rounds at 40k req/s, at about 1.3 KB a row, and the WAL
-# and the other runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's
+# The filled store ends a round at about 1.4 times ROWS (a round at 40k req/s adds 0.4M), at about 1.3 KB a row, and
+# the WAL and the other runs' databases take up to a gigabyte more. A disk that fills up mid-run fails the fill with SQLite's
 # "database is full" and cuts this script's own log short, so check first.
 need_kib=$(( ROWS * 3 + 1024 * 1024 ))
 free_kib=$(df -Pk "$DB_DIR" | awk 'NR == 2 { print $4 }')
@@ -497,24 +497,31 @@ fi
 # 4: the scale of the store.
 
 BIG="$DB_DIR/big.db"
-log "store scale: filling $ROWS rows with examples/fill_store"
-fresh_db "$BIG"
-fill_started=$(date +%s.%N)
-taskset -c "0-$((CPUS - 1))" "$EXAMPLES/fill_store" "$BIG" "$ROWS" >"$OUT/fill.txt" 2>"$OUT/fill.stderr" \
-    || { cat "$OUT/fill.stderr" >&2; die "fill_store failed"; }
-# A store that hookscope closed cleanly holds everything in the main file; make sure of it.
-python3 - "$BIG" <<'PY' >&2
+# fill_big_store: a fresh store of ROWS requests, written by examples/fill_store and checkpointed, then a pause for
+# the disk. Each round of the throughput comparison starts from one, as the empty store starts empty: the target is
+# capture at ROWS stored, and a round's captures would otherwise leave the next round 0.4M rows further on.
+fill_big_store() {
+    fresh_db "$BIG"
+    local started
+    started=$(date +%s.%N)
+    taskset -c "0-$((CPUS - 1))" "$EXAMPLES/fill_store" "$BIG" "$ROWS" >"$OUT/fill.txt" 2>"$OUT/fill.stderr" \
+        || { cat "$OUT/fill.stderr" >&2; die "fill_store failed"; }
+    # A store that hookscope closed cleanly holds everything in the main file; make sure of it.
+    python3 - "$BIG" <<'PY' >&2
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1])
 busy, log_pages, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 print(f"  checkpoint after the fill: busy={busy} wal_pages={log_pages} copied={done}")
 conn.close()
 PY
-put fill_seconds "$(python3 -c "import time; print(round(time.time() - $fill_started, 1))")"
-put big_db_mb "$(stat -c %s "$BIG" | awk '{printf "%.0f", $1 / 1048576}')"
-log "  $(cat "$OUT/fill.txt"); database $(stat -c %s "$BIG" | awk '{printf "%.0f MB", $1 / 1048576}')"
-sync
-sleep "$SETTLE"
+    put fill_seconds "$(python3 -c "import time; print(round(time.time() - $started, 1))")"
+    put big_db_mb "$(stat -c %s "$BIG" | awk '{printf "%.0f", $1 / 1048576}')"
+    log "  $(cat "$OUT/fill.txt"); database $(stat -c %s "$BIG" | awk '{printf "%.0f MB", $1 / 1048576}')"
+    sync
+    sleep "$SETTLE"
+}
+log "store scale: filling $ROWS rows with examples/fill_store"
+fill_big_store
 
 # Start-up: from exec to the listener accepting, the median of three starts (page cache warm).
 startups=()
@@ -583,10 +590,14 @@ PY
 
 stop_server
 
-# Capture on the big store against an empty one, both --keep 0, alternating for ROUNDS rounds. Each round adds its
-# captures to the big store, so later rounds run on a few hundred thousand rows more.
+# Capture on the big store against an empty one, both --keep 0, alternating for ROUNDS rounds. Every round starts
+# from a freshly filled store of ROWS requests (the first is the one measured above).
 peak_big=0
 for round in $(seq "$ROUNDS"); do
+    if (( round > 1 )); then
+        log "store scale, round $round of $ROUNDS: filling a fresh $ROWS-row store"
+        fill_big_store
+    fi
     log "store scale, round $round of $ROUNDS: capture on an empty store, then on the $ROWS-row store (--keep 0)"
     fresh_db "$DB"
     start_server hs_keep0 "$HS_PORT" /_/health "$HOOKSCOPE" --listen "127.0.0.1:$HS_PORT" --db "$DB" --keep 0
