@@ -161,19 +161,29 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     }
     if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
         // A range rather than LIKE, so `%` and `_` in the prefix mean themselves. When few rows match, the path
-        // lookup finds them and they are sorted; when many match, walking ids newest first finds a page sooner,
-        // so the path column is then kept out of index selection (the unary `+`).
+        // lookup finds them and they are sorted. When many match and all share one path, the lookup walks that
+        // path's ids newest first. Otherwise walking ids newest first finds a page sooner, so the path column is
+        // then kept out of index selection (the unary `+`); that walk is long only when the newest requests went
+        // to other paths, which for a single path the lookup avoids (34 ms at a million rows, 0.4M of them newer).
         let high = format!("{prefix}\u{10FFFF}");
-        let column = if text.is_none() && query.event.is_none() && !prefix_is_common(conn, prefix, &high)? {
+        let condition = if text.is_some() || query.event.is_some() {
+            None
+        } else if !prefix_is_common(conn, prefix, &high)? {
+            let low = binds.bind(prefix.clone());
+            let high = binds.bind(high.clone());
+            Some(format!("r.lookup >= {low} AND r.lookup < {high}"))
+        } else {
+            only_path(conn, prefix, &high)?.map(|path| format!("r.lookup = {}", binds.bind(path)))
+        };
+        if let Some(condition) = condition {
             path_looked_up = true;
             source = lookups::PATH.view();
-            "r.lookup"
+            conditions.push(condition);
         } else {
-            "+r.path"
-        };
-        let low = binds.bind(prefix.clone());
-        let high = binds.bind(high);
-        conditions.push(format!("{column} >= {low} AND {column} < {high}"));
+            let low = binds.bind(prefix.clone());
+            let high = binds.bind(high);
+            conditions.push(format!("+r.path >= {low} AND +r.path < {high}"));
+        }
     }
     if let Some(envelope) = query.envelope {
         if text.is_none() && query.event.is_none() && !path_looked_up && !rare_side {
@@ -240,6 +250,28 @@ fn prefix_is_common(conn: &Connection, low: &str, high: &str) -> Result<bool, St
         .prepare_cached(PREFIX_COUNT)?
         .query_row(rusqlite::params![low, high, PREFIX_PROBE], |row| row.get(0))?;
     Ok(matches >= PREFIX_PROBE)
+}
+
+/// The lowest and the highest path filed in `[low, high)`: each found at one end of every lookup table's range.
+const PATH_ENDS: [&str; 2] = [
+    "SELECT lookup FROM requests_by_path WHERE lookup >= ?1 AND lookup < ?2 ORDER BY lookup LIMIT 1",
+    "SELECT lookup FROM requests_by_path WHERE lookup >= ?1 AND lookup < ?2 ORDER BY lookup DESC LIMIT 1",
+];
+
+/// The one path in `[low, high)`, if every request filed there has the same path.
+fn only_path(conn: &Connection, low: &str, high: &str) -> Result<Option<String>, StoreError> {
+    let mut ends = Vec::with_capacity(PATH_ENDS.len());
+    for sql in PATH_ENDS {
+        let end: Option<String> = conn
+            .prepare_cached(sql)?
+            .query_row([low, high], |row| row.get(0))
+            .optional()?;
+        ends.push(end);
+    }
+    Ok(match ends.as_slice() {
+        [Some(lowest), Some(highest)] if lowest == highest => Some(lowest.clone()),
+        _ => None,
+    })
 }
 
 pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
@@ -388,6 +420,75 @@ mod tests {
         generations.make_room(&tx, 2).expect("second generation");
         tx.commit().expect("commit");
         (dir, conn)
+    }
+
+    /// What a test request varies.
+    struct Shape {
+        path: &'static str,
+        envelope: Option<&'static str>,
+        valid: bool,
+        event: Option<&'static str>,
+    }
+
+    /// Inserts requests `ids` in batches of `batch`, as the writer does: each generation started when due, and the
+    /// lookup tables filled when due.
+    fn insert_requests(
+        conn: &mut Connection,
+        generations: &mut Generations,
+        ids: std::ops::RangeInclusive<i64>,
+        batch: usize,
+        shape: impl Fn(i64) -> Shape,
+    ) {
+        for batch in ids.collect::<Vec<i64>>().chunks(batch) {
+            let tx = conn.transaction().expect("begin");
+            for &id in batch {
+                generations.make_room(&tx, id).expect("room");
+                let Shape {
+                    path,
+                    envelope,
+                    valid,
+                    event,
+                } = shape(id);
+                tx.execute(
+                    generations.insert_request(),
+                    rusqlite::params![
+                        id,
+                        0,
+                        "POST",
+                        path,
+                        "",
+                        None::<String>,
+                        0,
+                        "json",
+                        envelope,
+                        valid,
+                        event,
+                        0,
+                        0,
+                        None::<Vec<u8>>,
+                        None::<i64>,
+                        ""
+                    ],
+                )
+                .expect("summary");
+                tx.execute(
+                    generations.insert_payload(),
+                    rusqlite::params![id, b"", None::<String>, b""],
+                )
+                .expect("payload");
+                generations.inserted(id);
+            }
+            generations.catch_up_when_due(&tx).expect("catch up");
+            tx.commit().expect("commit");
+        }
+    }
+
+    /// Asserts that `plan` searches the `lookup` table of both generations, its condition starting as `how`.
+    fn assert_searched(plan: &str, lookup: &str, how: &str) {
+        for generation in [1, 2] {
+            let search = format!("SEARCH requests_{generation}_{lookup}_ids USING PRIMARY KEY ({how}");
+            assert!(plan.contains(&search), "{search}: {plan}");
+        }
     }
 
     /// The plan's reads of each generation's summary table, one line each.
@@ -570,15 +671,108 @@ mod tests {
         };
         let (sql, binds) = list_statement(&conn, &query).expect("statement");
         let plan = plan(&conn, &sql, binds.0);
-        for generation in [1, 2] {
-            assert!(
-                plan.contains(&format!(
-                    "SEARCH requests_{generation}_path_ids USING PRIMARY KEY (value>? AND value<?)"
-                )),
-                "{plan}"
-            );
-        }
+        assert_searched(&plan, "path", "value>? AND value<?)");
         assert!(!plan.contains("SCAN"), "{plan}");
+    }
+
+    #[test]
+    fn a_common_prefix_of_one_path_walks_that_paths_lookup() {
+        let (_dir, conn) = store();
+        // Enough entries under `/crm/` for the prefix to count as common, all of one path.
+        let file = |path: &str, ids: std::ops::Range<i64>| {
+            let mut insert = conn
+                .prepare("INSERT INTO requests_2_path_ids (value, id) VALUES (?1, ?2)")
+                .expect("insert");
+            for id in ids {
+                insert.execute(rusqlite::params![path, id]).expect("entry");
+            }
+        };
+        file("/crm/events", 10..10 + PREFIX_PROBE);
+        file("/hooks/bench", 10 + PREFIX_PROBE..10 + 2 * PREFIX_PROBE);
+        // The views show filed entries up to this counter.
+        conn.execute(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES ('indexed_through', ?1)",
+            [3 * PREFIX_PROBE],
+        )
+        .expect("counter");
+        let query = |prefix: &str| ListQuery {
+            limit: 50,
+            path_prefix: Some(prefix.into()),
+            ..ListQuery::default()
+        };
+
+        assert_eq!(
+            only_path(&conn, "/crm/", "/crm/\u{10FFFF}").expect("ends"),
+            Some("/crm/events".to_owned())
+        );
+        for sql in PATH_ENDS {
+            let ends = plan(
+                &conn,
+                sql,
+                vec![SqlValue::Text("/crm/".into()), SqlValue::Text("/crm/\u{10FFFF}".into())],
+            );
+            // The lookup tables' walks merged; only the tail's few rows are sorted.
+            assert!(ends.contains("MERGE (UNION ALL)"), "{ends}");
+            assert_searched(&ends, "path", "value>?");
+            assert!(!ends.contains("SCAN"), "an end is found by a search: {ends}");
+            assert!(!ends.contains("(rowid=?)"), "no summary is read: {ends}");
+        }
+        let (sql, binds) = list_statement(&conn, &query("/crm/")).expect("statement");
+        let one_path = plan(&conn, &sql, binds.0);
+        // One path: searched by its value, so each lookup table's walk is in id order.
+        assert_searched(&one_path, "path", "value=?");
+        assert!(!one_path.contains("TEMP B-TREE"), "sorts: {one_path}");
+
+        // A second path under the prefix: the matches are no longer one walk of the lookup.
+        file("/crm/other", 10 + 2 * PREFIX_PROBE..11 + 2 * PREFIX_PROBE);
+        assert_eq!(only_path(&conn, "/crm/", "/crm/\u{10FFFF}").expect("ends"), None);
+        let (sql, binds) = list_statement(&conn, &query("/crm/")).expect("statement");
+        let two_paths = plan(&conn, &sql, binds.0);
+        assert!(!two_paths.contains("path_ids"), "walks ids newest first: {two_paths}");
+        assert!(!two_paths.contains("TEMP B-TREE"), "sorts: {two_paths}");
+        assert_eq!(
+            only_path(&conn, "/nothing/", "/nothing/\u{10FFFF}").expect("ends"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_common_path_behind_newer_requests_is_paged_newest_first() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut conn = open_writer(&dir.path().join("paths.db"), Durability::Normal, None).expect("open");
+        let mut generations = Generations::load(&conn, None, 0).expect("generations");
+        let tx = conn.transaction().expect("begin");
+        generations.write_views(&tx).expect("views");
+        tx.commit().expect("commit");
+        // One path common enough to be walked, then newer requests to another: most filed, the rest the tail.
+        let last_crm = PREFIX_PROBE + 200;
+        let last = last_crm + 1800;
+        insert_requests(&mut conn, &mut generations, 1..=last, 256, |id| Shape {
+            path: if id <= last_crm { "/crm/events" } else { "/hooks/bench" },
+            envelope: None,
+            valid: true,
+            event: None,
+        });
+        assert_eq!(
+            only_path(&conn, "/crm/", "/crm/\u{10FFFF}").expect("ends"),
+            Some("/crm/events".to_owned())
+        );
+
+        let mut before = None;
+        for page in 0..2 {
+            let query = ListQuery {
+                limit: 50,
+                path_prefix: Some("/crm/".into()),
+                before,
+                ..ListQuery::default()
+            };
+            let found = list(&conn, &query).expect("page");
+            let ids: Vec<i64> = found.requests.iter().map(|summary| summary.id).collect();
+            let newest = last_crm - 50 * page;
+            assert_eq!(ids, (newest - 49..=newest).rev().collect::<Vec<_>>(), "page {page}");
+            assert_eq!(found.next_before, Some(newest - 49));
+            before = found.next_before;
+        }
     }
 
     #[test]
@@ -593,43 +787,15 @@ mod tests {
         let events = [Some("invoices.created"), Some("user.new"), None];
         let envelopes = [Some("channel_event"), None, Some("entity_action"), None];
         let last = 2 * super::lookups::CATCH_UP_AT;
-        for batch in (1..=last).collect::<Vec<i64>>().chunks(64) {
-            let tx = conn.transaction().expect("begin");
-            for &id in batch {
-                generations.make_room(&tx, id).expect("room");
-                let index = usize::try_from(id).expect("id");
-                tx.execute(
-                    generations.insert_request(),
-                    rusqlite::params![
-                        id,
-                        0,
-                        "POST",
-                        paths[index % 3],
-                        "",
-                        None::<String>,
-                        0,
-                        "json",
-                        envelopes[index % 4],
-                        index % 5 != 0,
-                        events[index % 7 % 3],
-                        0,
-                        0,
-                        None::<Vec<u8>>,
-                        None::<i64>,
-                        ""
-                    ],
-                )
-                .expect("summary");
-                tx.execute(
-                    generations.insert_payload(),
-                    rusqlite::params![id, b"", None::<String>, b""],
-                )
-                .expect("payload");
-                generations.inserted(id);
+        insert_requests(&mut conn, &mut generations, 1..=last, 64, |id| {
+            let index = usize::try_from(id).expect("id");
+            Shape {
+                path: paths[index % 3],
+                envelope: envelopes[index % 4],
+                valid: index % 5 != 0,
+                event: events[index % 7 % 3],
             }
-            generations.catch_up_when_due(&tx).expect("catch up");
-            tx.commit().expect("commit");
-        }
+        });
         let through: i64 = conn
             .query_row("SELECT value FROM counters WHERE name = 'indexed_through'", [], |row| {
                 row.get(0)
