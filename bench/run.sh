@@ -301,6 +301,9 @@ taskset -cp "$LOAD_CPU" $$ >/dev/null
 DEFAULT_SYNC=$("$HOOKSCOPE" --help | awk '/--sync/ {f=1} f && /default:/ {gsub(/.*default: |\].*/, ""); print; exit}')
 DEFAULT_SYNC=${DEFAULT_SYNC:-full}
 OTHER_SYNC=$([[ $DEFAULT_SYNC == full ]] && echo normal || echo full)
+# The table reads this run's figures only: an earlier run's files for a step that now fails or is skipped would
+# otherwise fill its rows (a profile's files stay).
+rm -f "$OUT"/*.json "$OUT"/*.wrk.txt
 : >"$RESULTS"
 put mode "$MODE"
 put duration "$DURATION"
