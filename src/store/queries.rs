@@ -242,10 +242,10 @@ enum PathCondition {
 /// requests match, the path lookup finds them and they are sorted. When many match under at most [`MOST_PATHS`]
 /// paths, the lookup walks each path's ids newest first, merged. Otherwise walking ids newest first finds a page
 /// sooner, so the path column is kept out of index selection (the unary `+`); that walk is long only when the
-/// newest requests went to other paths, which the lookup avoids (34 ms for one path and 38 ms for two, with a
-/// million requests and 0.33M newer ones to another path, against 1.1 and 0.8 ms). `lookup_free`: no other filter
-/// reads a lookup; `rare_side`: another filter has an index of its rare side, which a walk of common paths would
-/// read row by row.
+/// newest requests went to other paths, which the lookups avoid (at a million requests, one path behind 0.33M newer
+/// ones took 34 ms and two paths behind 0.26M took 38 ms; 1.1 and 2.6 ms through the lookups). `lookup_free`: no
+/// other filter reads a lookup; `rare_side`: another filter has an index of its rare side, which a walk of common
+/// paths would read row by row.
 fn path_condition(
     conn: &Connection,
     prefix: &str,
