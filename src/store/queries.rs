@@ -152,6 +152,8 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     // match or that many match under one path, then an envelope unless a rare side of another filter has its own
     // index. A text search reads the payloads, which only `captures` joins.
     let mut path_looked_up = false;
+    // The source is still open: an event reads its own lookup first, and a text search reads `captures`.
+    let lookup_free = text.is_none() && query.event.is_none();
     if let Some(before) = query.before {
         conditions.push(format!("r.id < {}", binds.bind(before)));
     }
@@ -164,7 +166,6 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         }
     }
     if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
-        let lookup_free = text.is_none() && query.event.is_none();
         match path_condition(conn, prefix, lookup_free, rare_side, &mut binds)? {
             PathCondition::Lookup(condition) => {
                 path_looked_up = true;
@@ -179,7 +180,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         }
     }
     if let Some(envelope) = query.envelope {
-        if text.is_none() && query.event.is_none() && !path_looked_up && !rare_side {
+        if lookup_free && !path_looked_up && !rare_side {
             source = lookups::ENVELOPE.view();
             let value = envelope.envelope().map_or(NO_ENVELOPE, Envelope::as_str);
             conditions.push(format!("r.lookup = {}", binds.bind(value.to_owned())));
