@@ -5,13 +5,15 @@
 //! A background checkpoint cannot restart the WAL while the writer keeps appending to it: SQLite starts writing
 //! the WAL from its beginning again only when a write transaction begins with every frame already copied. So the
 //! writer finishes the job itself once the WAL is large and the thread has copied nearly all of it; that last
-//! step copies a few pages, and the WAL stays bounded under any sustained load.
+//! step copies a few pages, and the WAL stays bounded under any sustained load. Once the writer has been quiet for
+//! [`QUIET_BEFORE_TRUNCATE`], the thread cuts the WAL file back to nothing, so a burst leaves no large file behind.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -37,6 +39,14 @@ const RESTART_REMAINDER_PAGES: i64 = 256;
 
 /// WAL size at which the writer restarts the WAL whatever is left to copy, if the thread cannot keep up.
 const RESTART_FORCED_PAGES: i64 = 2 * RESTART_AT_PAGES;
+
+/// How long the writer must have asked for no checkpoint before the thread truncates the WAL file. Under load the
+/// WAL file is reused rather than cut and grown again (growing it costs block allocation); once a burst is over, a
+/// WAL of up to 64 MB would otherwise stay on disk beside a small store. Half a second is far longer than any gap
+/// between checkpoints under load (one per 1 MB of WAL), and short enough that the files are small a second after
+/// captures pause. The truncation copies what is left and syncs, which holds up a capture arriving meanwhile for
+/// about as long as one checkpoint.
+pub const QUIET_BEFORE_TRUNCATE: Duration = Duration::from_millis(500);
 
 thread_local! {
     /// The WAL's size in pages after the last commit on this thread, as SQLite's WAL hook reports it. The hook
@@ -152,7 +162,19 @@ pub fn start(path: &Path) -> Result<Checkpoints, OpenError> {
 }
 
 fn run(connection: &Connection, requests: &Receiver<()>, progress: &Progress) {
-    while requests.recv().is_ok() {
+    // Whether a checkpoint ran since the WAL was last truncated: only then can the WAL be large.
+    let mut grown = false;
+    loop {
+        let wait = if grown { QUIET_BEFORE_TRUNCATE } else { Duration::MAX };
+        match requests.recv_timeout(wait) {
+            Ok(()) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                grown = !truncate(connection, progress);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        grown = true;
         progress.running.store(true, Ordering::Release);
         match checkpoint(connection) {
             Ok((wal_pages, copied)) => {
@@ -162,6 +184,38 @@ fn run(connection: &Connection, requests: &Receiver<()>, progress: &Progress) {
             Err(error) => tracing::warn!(%error, "checkpoint failed; it will be tried again"),
         }
         progress.running.store(false, Ordering::Release);
+    }
+}
+
+/// How long a truncation waits for the writer's lock and for readers on older snapshots. It holds the writer's lock
+/// while it waits for readers, so a capture arriving meanwhile waits too: this is kept short, and a truncation
+/// held off is tried again after the next quiet spell.
+const TRUNCATE_LOCK_WAIT: Duration = Duration::from_millis(50);
+
+/// Copies what is left of the WAL and cuts its file to nothing; returns whether it did.
+fn truncate(connection: &Connection, progress: &Progress) -> bool {
+    progress.running.store(true, Ordering::Release);
+    let result = connection
+        .busy_timeout(TRUNCATE_LOCK_WAIT)
+        .and_then(|()| connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0)));
+    if let Err(error) = connection.busy_timeout(RUNNING_LOCK_WAIT) {
+        tracing::debug!(%error, "could not restore the checkpointer's lock wait");
+    }
+    progress.running.store(false, Ordering::Release);
+    match result {
+        Ok(0) => {
+            progress.copied.store(0, Ordering::Release);
+            tracing::debug!("WAL truncated after a quiet spell");
+            true
+        }
+        Ok(_) => {
+            tracing::debug!("WAL not truncated: a reader or the writer held it");
+            false
+        }
+        Err(error) => {
+            tracing::debug!(%error, "WAL not truncated");
+            false
+        }
     }
 }
 

@@ -26,9 +26,11 @@ use crate::envelope::Envelope;
 /// Most ids in one generation, so that a very large `--keep` still retires space in reasonable steps.
 const LARGEST: u64 = 32 * 1024;
 
-/// Fewest ids in one generation. Retiring one takes a few batches whatever its size; generations much smaller than
-/// a batch would be started faster than they are retired.
-const SMALLEST: u64 = 4 * 1024;
+/// Fewest ids in one generation. Each generation started or retired is a change of the schema, which makes every
+/// connection prepare its statements again, so generations are not made smaller than the smallest slice a batch
+/// retires. The store's file holds up to a few generations beyond `--keep`, so this also bounds what a small
+/// `--keep` leaves on disk: with 8 KiB bodies, `--keep 100` stays within a few megabytes.
+const SMALLEST: u64 = 64;
 
 /// How many generations `--keep` is spread over: the store holds about one generation more than `--keep` until
 /// the oldest is retired.
@@ -288,20 +290,28 @@ impl Generations {
         write_counter(tx, "indexed_through", self.indexed_through)
     }
 
-    /// Goes on retiring the oldest generation once every request in it is evicted: the first time, it leaves the
-    /// views and loses its indexes (one change of the schema: each makes every connection prepare its statements
-    /// again); then a slice of up to `budget` ids is deleted from its tables; once they are empty, they are
-    /// dropped. Returns whether more is left to retire.
+    /// Goes on retiring the oldest generations once every request in them is evicted, up to `budget` ids: the first
+    /// time, a generation leaves the views and loses its indexes (one change of the schema: each makes every
+    /// connection prepare its statements again); then slices of its ids are deleted from its tables; once they are
+    /// empty, they are dropped, and what is left of the budget goes to the next. Returns whether more is left to
+    /// retire.
     ///
     /// Dropping a generation's tables whole read all their pages in one batch: 18 ms for 25,000 requests, which
     /// held up every sender of that batch and tripled the p99 at full load. In slices no batch carries much, and
     /// with its indexes gone first, a slice deletes rows in id order from two tables only.
     pub(super) fn retire(&mut self, tx: &Transaction, evicted_through: i64, budget: u64) -> rusqlite::Result<bool> {
-        if !self.retirable(evicted_through) {
-            return Ok(false);
+        let mut left = budget;
+        while left > 0 && self.retirable(evicted_through) {
+            left = left.saturating_sub(self.retire_oldest(tx, left)?);
         }
+        Ok(self.retirable(evicted_through))
+    }
+
+    /// Takes one step of retiring the oldest generation, deleting up to `budget` ids; returns how many ids it took
+    /// (at least one, so that retiring always moves on).
+    fn retire_oldest(&mut self, tx: &Transaction, budget: u64) -> rusqlite::Result<u64> {
         let [oldest, ..] = self.list.as_mut_slice() else {
-            return Ok(false);
+            return Ok(budget);
         };
         let number = oldest.number;
         let leaves_views = !oldest.retiring;
@@ -320,8 +330,9 @@ impl Generations {
             self.write_views(tx)?;
         }
         let [oldest, ..] = self.list.as_mut_slice() else {
-            return Ok(false);
+            return Ok(budget);
         };
+        let mut taken = 1;
         if let (Some(first), Some(end)) = (oldest.first_id, oldest.end)
             && first < end
         {
@@ -331,14 +342,15 @@ impl Generations {
             tx.prepare_cached(&format!("DELETE FROM payloads_{number} WHERE id < ?1"))?
                 .execute([below])?;
             oldest.first_id = Some(below);
+            taken = u64::try_from(below - first).unwrap_or(budget).max(1);
             if below < end {
-                return Ok(true);
+                return Ok(taken);
             }
         }
         // Empty now: dropping the tables reads a page each.
         self.list.remove(0);
         drop_tables(tx, number)?;
-        Ok(self.retirable(evicted_through))
+        Ok(taken)
     }
 
     /// Whether the oldest generation can be retired: it is not the newest (where the next request goes), and all

@@ -674,6 +674,34 @@ async fn retention_keeps_the_newest_and_bounds_the_files() {
     app.stop().await;
 }
 
+/// With a small `--keep`, the database and its WAL end up within twice the kept requests' size plus 8 MiB, a
+/// moment after a burst of large captures stops, however many came before.
+#[tokio::test]
+async fn a_small_keep_bounds_the_files_after_a_burst() {
+    const KEEP: usize = 100;
+    const BODY: usize = 8 * 1024;
+    let app = spawn_app_with(|c| c.store.keep = Some(KEEP as u64)).await;
+    let body = vec![b'x'; BODY];
+    for _ in 0..40 {
+        let sends = (0..100).map(|_| app.post_with("/burst", "application/octet-stream", body.clone(), &[]));
+        futures_util::future::join_all(sends).await;
+    }
+    assert_eq!(app.get_json("/_/api/stats", 200).await["total"], KEEP);
+    let bound = 2 * (KEEP * BODY) as u64 + 8 * 1024 * 1024;
+    let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let on_disk = || size(&app.db_path) + size(&app.db_path.with_extension("db-wal"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while on_disk() > bound && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (database, wal) = (size(&app.db_path), size(&app.db_path.with_extension("db-wal")));
+    assert!(
+        database + wal <= bound,
+        "after 4,000 captures of 8 KiB with --keep {KEEP}: database {database} + WAL {wal} bytes, over {bound}"
+    );
+    app.stop().await;
+}
+
 #[test]
 fn read_only_database_is_one_sentence_at_start() {
     let dir = tempfile::tempdir().expect("dir");
