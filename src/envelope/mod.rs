@@ -22,8 +22,7 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    /// Every envelope, for whatever is made once per envelope (the stats' counts, and the partial indexes schema
-    /// version 5 gave each before version 6 replaced them with a lookup table of envelope names).
+    /// Every envelope, for whatever is made once per envelope (the stats' counts).
     pub const ALL: [Envelope; 2] = [Envelope::EntityAction, Envelope::ChannelEvent];
 
     /// The name used in the API and the database.

@@ -19,9 +19,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
+use super::counters::{Counter, EVICTED_THROUGH};
 use super::lookups;
-use super::schema::write_counter;
-use crate::envelope::Envelope;
+use super::row::{self, PayloadRow, SummaryRow};
 
 /// Most ids in one generation, so that a very large `--keep` still retires space in reasonable steps.
 const LARGEST: u64 = 32 * 1024;
@@ -39,92 +39,6 @@ const SHARES: u64 = 4;
 /// Most generations at once. Should retirement fall behind, the newest grows past its size rather than another
 /// pair being started: each pair is one more walk merged into every read, and SQLite allows 500 in a view.
 const MOST: usize = SHARES as usize + 3;
-
-/// The columns of a summary row, as every generation's `requests_N` declares them.
-const REQUEST_COLUMNS: &str = "
-        id              INTEGER PRIMARY KEY,
-        received_at     INTEGER NOT NULL,
-        method          TEXT    NOT NULL,
-        path            TEXT    NOT NULL,
-        query           TEXT    NOT NULL,
-        content_type    TEXT,
-        body_size       INTEGER NOT NULL,
-        body_kind       TEXT    NOT NULL,
-        envelope        TEXT,
-        valid           INTEGER,
-        event           TEXT,
-        error_count     INTEGER NOT NULL,
-        warning_count   INTEGER NOT NULL,
-        idempotency_key BLOB,
-        duplicate_of    INTEGER,
-        remote_addr     TEXT    NOT NULL";
-
-/// What the views compare ids with, to leave out requests retention has evicted. The unary `+` before the id keeps
-/// that comparison a filter, never the bound of an id range: given two lower bounds on the id, SQLite walks from
-/// one of them, and from this one a query with a later bound of its own (start-up's reload of waiting keys, the
-/// live stream's catching up) read every request of a large store (170 ms at a million). Queries that read ids
-/// upwards state their own bound.
-pub(super) const EVICTED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'evicted_through')";
-
-/// Schema version 5's envelope indexes on one generation's summary table (version 6 replaced them with a lookup
-/// table): a partial index of ids per envelope and one for requests without one, so each request is in exactly
-/// one. An entry is an id alone, about half the size of an `(envelope, id)` entry, so an index's pages split about
-/// half as often: a commit of about 64 captures wrote 2.9 pages of such an index to the WAL where it wrote 4.0 of the
-/// `(envelope, id)` one (WAL frames of a run stopped 5 s into full load). SQLite uses a partial index only for a
-/// query that states its condition as literal text, which the list's envelope filter did.
-pub(super) fn envelope_indexes(table: &str) -> String {
-    let mut sql = String::new();
-    for envelope in envelope_kinds() {
-        let name = match envelope {
-            Some(envelope) => format!("envelope_{}", envelope.as_str()),
-            None => "no_envelope".to_owned(),
-        };
-        let condition = envelope_condition(envelope);
-        sql.push_str(&format!(
-            "CREATE INDEX {table}_{name} ON {table} (id) WHERE {condition};\n"
-        ));
-    }
-    sql
-}
-
-/// Each envelope, then none: what the stats count, and what schema version 5 gave a partial index each (see
-/// [`envelope_indexes`]).
-pub(super) fn envelope_kinds() -> impl Iterator<Item = Option<Envelope>> {
-    Envelope::ALL.into_iter().map(Some).chain(std::iter::once(None))
-}
-
-/// The requests with `envelope` (`None`: without one), as SQL on the `envelope` column: the condition of schema
-/// version 5's partial index for it, the stats' count, and the list's filter when it does not read the lookup.
-pub(super) fn envelope_condition(envelope: Option<Envelope>) -> String {
-    match envelope {
-        Some(envelope) => format!("envelope = '{}'", envelope.as_str()),
-        None => "envelope IS NULL".to_owned(),
-    }
-}
-
-/// The summary columns' names, in order.
-fn request_column_names() -> Vec<&'static str> {
-    REQUEST_COLUMNS
-        .lines()
-        .filter_map(|line| line.split_whitespace().next())
-        .collect()
-}
-
-/// Schema version 5: every generation still indexed trades its `(envelope, id)` index for [`envelope_indexes`].
-/// Each new index reads its generation's table once: start-up took 0.6 s once for a store of a million requests.
-pub(super) fn split_envelope_indexes(conn: &Connection) -> rusqlite::Result<()> {
-    let old = conn
-        .prepare(
-            "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index'
-             AND (name = 'requests_by_envelope' OR name GLOB 'requests_[0-9]*_by_envelope')",
-        )?
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for (index, table) in old {
-        conn.execute_batch(&format!("DROP INDEX \"{index}\"; {}", envelope_indexes(&table)))?;
-    }
-    Ok(())
-}
 
 /// The numbers of the generations in the database, oldest first (the lookup tables beside them are not
 /// generations, though their names start alike).
@@ -175,7 +89,7 @@ impl Generations {
     /// Finds the generations in the database. `keep` sizes the ones started from now on; those older than the
     /// newest whose requests are all evicted (up to `evicted_through`) are being retired.
     pub(super) fn load(conn: &Connection, keep: Option<u64>, evicted_through: i64) -> rusqlite::Result<Generations> {
-        let indexed_through = super::schema::read_counter(conn, "indexed_through")?.unwrap_or(0);
+        let indexed_through = Counter::IndexedThrough.read(conn)?.unwrap_or(0);
         let numbers = generation_numbers(conn)?;
         let mut list = Vec::with_capacity(numbers.len());
         for number in numbers {
@@ -287,7 +201,7 @@ impl Generations {
         }
         lookups::fill(tx, newest.number, self.indexed_through)?;
         self.indexed_through = self.newest_id;
-        write_counter(tx, "indexed_through", self.indexed_through)
+        Counter::IndexedThrough.write(tx, self.indexed_through)
     }
 
     /// Goes on retiring the oldest generations once every request in them is evicted, up to `budget` ids: the first
@@ -416,21 +330,7 @@ impl Generations {
 
     fn start(&mut self, tx: &Transaction) -> rusqlite::Result<()> {
         let number = self.list.last().map_or(1, |newest| newest.number + 1);
-        let lookups = lookups::create(number);
-        tx.execute_batch(&format!(
-            "CREATE TABLE requests_{number} ({REQUEST_COLUMNS}
-             );
-             CREATE TABLE payloads_{number} (
-                 id       INTEGER PRIMARY KEY,
-                 headers  BLOB NOT NULL,
-                 findings TEXT,
-                 body     BLOB NOT NULL
-             );
-             {lookups}
-             CREATE INDEX requests_{number}_duplicates  ON requests_{number} (id) WHERE duplicate_of IS NOT NULL;
-             CREATE INDEX requests_{number}_invalid     ON requests_{number} (id) WHERE valid = 0;
-             CREATE INDEX requests_{number}_by_rare_method ON requests_{number} (method, id) WHERE method <> 'POST';"
-        ))?;
+        tx.execute_batch(&tables_sql(number))?;
         self.list.push(Generation {
             number,
             first_id: None,
@@ -446,7 +346,7 @@ impl Generations {
     /// Rewrites the `requests` and `captures` views over the generations not being retired. The writer also does
     /// so at start-up, so that the views always read as this build defines them.
     pub(super) fn write_views(&self, tx: &Transaction) -> rusqlite::Result<()> {
-        // Never so: the migrations make the first generation, and clearing starts a new one at once.
+        // Never so: a new store is created with the first generation, and clearing starts a new one at once.
         let Some(newest) = self.list.last().map(|g| g.number) else {
             return Ok(());
         };
@@ -463,11 +363,17 @@ impl Generations {
             .iter()
             .map(|n| format!("SELECT * FROM requests_{n} WHERE +id > {EVICTED_THROUGH}"))
             .collect();
+        // The payload's columns but its id, which the summary's gives.
+        let payload = row::names(PayloadRow::COLUMNS)
+            .filter(|name| *name != "id")
+            .map(|name| format!("p.{name}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let captures: Vec<String> = numbers
             .iter()
             .map(|n| {
                 format!(
-                    "SELECT r.*, p.headers, p.findings, p.body FROM requests_{n} r JOIN payloads_{n} p ON p.id = r.id
+                    "SELECT r.*, {payload} FROM requests_{n} r JOIN payloads_{n} p ON p.id = r.id
                      WHERE +r.id > {EVICTED_THROUGH}"
                 )
             })
@@ -478,7 +384,7 @@ impl Generations {
              {}",
             summaries.join(" UNION ALL "),
             captures.join(" UNION ALL "),
-            lookups::views(&request_column_names(), newest, &numbers, EVICTED_THROUGH)
+            lookups::views(newest, &numbers)
         ))
     }
 }
@@ -497,16 +403,28 @@ fn drop_tables(tx: &Transaction, number: u64) -> rusqlite::Result<()> {
     ))
 }
 
-fn insert_request_sql(number: u64) -> String {
+/// The tables of generation `number`: its summaries with the indexes of their rare sides, its payloads, and its
+/// lookup tables.
+pub(super) fn tables_sql(number: u64) -> String {
     format!(
-        "INSERT INTO requests_{number} (id, received_at, method, path, query, content_type, body_size, body_kind,
-             envelope, valid, event, error_count, warning_count, idempotency_key, duplicate_of, remote_addr)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        "CREATE TABLE requests_{number} ({summary});
+         CREATE TABLE payloads_{number} ({payload});
+         {lookups}
+         CREATE INDEX requests_{number}_duplicates  ON requests_{number} (id) WHERE duplicate_of IS NOT NULL;
+         CREATE INDEX requests_{number}_invalid     ON requests_{number} (id) WHERE valid = 0;
+         CREATE INDEX requests_{number}_by_rare_method ON requests_{number} (method, id) WHERE method <> 'POST';",
+        summary = row::table_columns(SummaryRow::COLUMNS),
+        payload = row::table_columns(PayloadRow::COLUMNS),
+        lookups = lookups::create(number),
     )
 }
 
+fn insert_request_sql(number: u64) -> String {
+    row::insert_sql(&format!("requests_{number}"), SummaryRow::COLUMNS)
+}
+
 fn insert_payload_sql(number: u64) -> String {
-    format!("INSERT INTO payloads_{number} (id, headers, findings, body) VALUES (?1, ?2, ?3, ?4)")
+    row::insert_sql(&format!("payloads_{number}"), PayloadRow::COLUMNS)
 }
 
 #[cfg(test)]
@@ -514,7 +432,8 @@ mod tests {
     use rusqlite::params;
 
     use super::*;
-    use crate::store::schema::{Durability, open_writer, write_counter};
+    use crate::store::counters::Counter;
+    use crate::store::schema::{Durability, open_writer};
 
     /// A fresh store in a temporary directory, kept as long as the directory is.
     fn store() -> (tempfile::TempDir, Connection) {
@@ -602,7 +521,7 @@ mod tests {
         // slice of one id a batch. The first step also takes it out of the views and drops its indexes; the last
         // drops its tables.
         let tx = conn.transaction().expect("begin");
-        write_counter(&tx, "evicted_through", 3).expect("counter");
+        Counter::EvictedThrough.write(&tx, 3).expect("counter");
         tx.commit().expect("commit");
         assert_eq!(visible(&conn, "requests"), [4, 5, 6]);
         let tx = conn.transaction().expect("begin");

@@ -24,8 +24,8 @@ use std::path::PathBuf;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::counters::Counter;
 use super::key_filter::{Build, BuildState, KeyFilter};
-use super::schema::{read_counter, write_counter};
 use super::waiting_keys::{Sighting, WaitingKeys};
 
 /// How many keys may wait in memory under sustained load: a waiting key is its hash and its request's id, about
@@ -56,10 +56,6 @@ const SWEEP_PER_INSERT: usize = 2;
 pub(super) fn key_hash(key: &[u8]) -> i64 {
     i64::from_ne_bytes(xxh3_64(key).to_ne_bytes())
 }
-
-/// The SQL function that computes [`key_hash`], registered on the write connection for the migration to version
-/// 3.
-pub(super) const KEY_HASH_FUNCTION: &str = "hookscope_key_hash";
 
 /// The key index as the writer holds it between batches.
 pub(super) struct KeyIndex {
@@ -112,7 +108,7 @@ impl KeyIndex {
     /// Loads the keys not yet merged from the requests that carry them.
     pub(super) fn load(conn: &Connection, evicted_through: i64) -> rusqlite::Result<KeyIndex> {
         // Absent from stores written before keys waited in memory: those wrote every key at once.
-        let merged_below = read_counter(conn, "keys_merged_below")?.unwrap_or(i64::MAX);
+        let merged_below = Counter::KeysMergedBelow.read(conn)?.unwrap_or(i64::MAX);
         let mut index = KeyIndex {
             recent: WaitingKeys::new(),
             merge_after: None,
@@ -228,7 +224,7 @@ impl KeyIndex {
     fn record_progress(&self, batch: &mut BatchKeys, tx: &Transaction) -> rusqlite::Result<()> {
         let merged_below = self.merged_below_after(batch);
         if merged_below != self.stored_merged_below {
-            write_counter(tx, "keys_merged_below", merged_below)?;
+            Counter::KeysMergedBelow.write(tx, merged_below)?;
             batch.merged_below = Some(merged_below);
         }
         Ok(())

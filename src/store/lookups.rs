@@ -15,10 +15,10 @@
 //! value on `lookup`; SQLite then searches each lookup table and merges the walks in id order, like the `requests`
 //! view's.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Transaction;
 
-/// The newest id every lookup table covers; the requests above it are the tail.
-pub(super) const INDEXED_THROUGH: &str = "(SELECT value FROM counters WHERE name = 'indexed_through')";
+use super::counters::{EVICTED_THROUGH, INDEXED_THROUGH};
+use super::row::{self, SummaryRow};
 
 /// How many ids the tail spans before the writer files its requests in the lookup tables, in the batch that
 /// reaches it. A filtered read scans the tail whole, a fraction of a millisecond at this size; the batch that files
@@ -84,24 +84,23 @@ impl Lookup {
     /// summaries is a LEFT JOIN, which SQLite leaves out of a query that reads no summary column (counting paths);
     /// it yields the same rows, since every filed id has its summary: a delete removes both, and retirement drops
     /// the lookup tables before it deletes a row.
-    fn view_sql(&self, columns: &[&str], newest: u64, numbers: &[u64], evicted_through: &str) -> String {
+    fn view_sql(&self, newest: u64, numbers: &[u64]) -> String {
         // No aliases, so that query plans name the tables they read.
         let value = self.value;
         let mut arms = vec![format!(
             "SELECT *, {value} AS lookup FROM requests_{newest}
-             WHERE id > {INDEXED_THROUGH} AND +id > {evicted_through}"
+             WHERE id > {INDEXED_THROUGH} AND +id > {EVICTED_THROUGH}"
         )];
         for number in numbers {
             let table = self.table(*number);
             let summary = format!("requests_{number}");
-            let others: Vec<String> = columns
-                .iter()
+            let others: Vec<String> = row::names(SummaryRow::COLUMNS)
                 .skip(1)
                 .map(|column| format!("{summary}.{column}"))
                 .collect();
             arms.push(format!(
                 "SELECT {table}.id, {others}, {table}.value FROM {table} LEFT JOIN {summary} ON {summary}.id = {table}.id
-                 WHERE {table}.id <= {INDEXED_THROUGH} AND +{table}.id > {evicted_through}",
+                 WHERE {table}.id <= {INDEXED_THROUGH} AND +{table}.id > {EVICTED_THROUGH}",
                 others = others.join(", ")
             ));
         }
@@ -114,8 +113,7 @@ pub(super) fn create(number: u64) -> String {
     ALL.iter().map(|lookup| lookup.create(number)).collect()
 }
 
-/// Drops the lookup tables of generation `number`, if it has them (generations retired before schema version 6
-/// never had).
+/// Drops the lookup tables of generation `number`, if it has them (a generation being retired has lost them).
 pub(super) fn drop(number: u64) -> String {
     ALL.iter()
         .map(|lookup| format!("DROP TABLE IF EXISTS {};\n", lookup.table(number)))
@@ -145,18 +143,15 @@ pub(super) fn remove(tx: &Transaction, number: u64, id: i64) -> rusqlite::Result
 
 /// The filters' views, and `event_counts`, the number of requests per event: counted per lookup table along its
 /// key, so no summary is read for it but the tail's.
-pub(super) fn views(columns: &[&str], newest: u64, numbers: &[u64], evicted_through: &str) -> String {
-    let mut sql: String = ALL
-        .iter()
-        .map(|lookup| lookup.view_sql(columns, newest, numbers, evicted_through))
-        .collect();
+pub(super) fn views(newest: u64, numbers: &[u64]) -> String {
+    let mut sql: String = ALL.iter().map(|lookup| lookup.view_sql(newest, numbers)).collect();
     let mut arms = vec![format!(
         "SELECT event AS value, count(*) AS requests FROM requests_{newest}
-         WHERE id > {INDEXED_THROUGH} AND +id > {evicted_through} AND event IS NOT NULL GROUP BY event"
+         WHERE id > {INDEXED_THROUGH} AND +id > {EVICTED_THROUGH} AND event IS NOT NULL GROUP BY event"
     )];
     for number in numbers {
         arms.push(format!(
-            "SELECT value, count(*) FROM {} WHERE +id > {evicted_through} AND id <= {INDEXED_THROUGH} GROUP BY value",
+            "SELECT value, count(*) FROM {} WHERE +id > {EVICTED_THROUGH} AND id <= {INDEXED_THROUGH} GROUP BY value",
             EVENT.table(*number)
         ));
     }
@@ -172,44 +167,6 @@ pub(super) fn drop_views() -> String {
         .collect();
     sql.push_str("DROP VIEW IF EXISTS event_counts;\n");
     sql
-}
-
-/// Schema version 6: every generation that still has its indexes trades the path, event and envelope ones for
-/// lookup tables holding all its requests. Generations being retired (without indexes) get none.
-pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    // Every stored request is filed by the end: the tail starts empty, above the newest id of any generation.
-    let mut through = 0_i64;
-    for number in super::generations::generation_numbers(conn)? {
-        let newest: Option<i64> =
-            conn.query_row(&format!("SELECT max(id) FROM requests_{number}"), [], |row| row.get(0))?;
-        through = through.max(newest.unwrap_or(0));
-        let indexes = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1")?
-            .query_map([format!("requests_{number}")], |row| row.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        if indexes.is_empty() {
-            continue;
-        }
-        let drops: String = indexes
-            .iter()
-            .filter(|index| index.ends_with("_by_path") || index.ends_with("_by_event") || index.contains("envelope"))
-            .map(|index| format!("DROP INDEX \"{index}\";"))
-            .collect();
-        conn.execute_batch(&format!("{drops}{}", create(number)))?;
-        for lookup in &ALL {
-            // Sorted by value, so each table is appended in key order.
-            conn.execute(
-                &format!(
-                    "INSERT INTO {} (value, id) SELECT {value}, id FROM requests_{number} WHERE {value} IS NOT NULL
-                     ORDER BY 1, 2",
-                    lookup.table(number),
-                    value = lookup.value
-                ),
-                [],
-            )?;
-        }
-    }
-    super::schema::write_counter(conn, "indexed_through", through)
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //! connection across an `.await`. Every committed batch of changes is announced on a bounded broadcast feed.
 
 mod checkpointer;
+mod counters;
 mod generations;
 mod headers_codec;
 mod key_filter;
 mod keys;
 mod lookups;
 mod queries;
+mod row;
 mod schema;
 mod waiting_keys;
 mod writer;
@@ -75,6 +77,10 @@ pub enum OpenError {
     Foreign { path: String },
     #[error("{path} was written by a newer hookscope (schema version {found}; this one knows up to {known})")]
     TooNew { path: String, found: i64, known: i64 },
+    #[error(
+        "{path} was written by an earlier development build of hookscope (schema version {found}), which this one does not read; move it aside or delete it, or choose another file with --db"
+    )]
+    Outdated { path: String, found: i64 },
     #[error("{path} is locked by another process (waited {} s); stop that process or choose another file with --db", waited.as_secs())]
     Locked { path: String, waited: Duration },
     #[error("{path} is read-only; hookscope needs to write to its database")]
@@ -229,7 +235,7 @@ struct Shared {
 }
 
 impl Store {
-    /// Opens the store: checks and migrates the file, then starts the writer thread and the read pool.
+    /// Opens the store: checks the file (creating the schema in a new one), then starts the writer thread and the read pool.
     pub fn open(options: &StoreOptions) -> Result<Store, OpenError> {
         let (path, temporary) = match &options.location {
             Location::File(path) => (path.clone(), None),

@@ -4,16 +4,18 @@
 //! POST), along the table itself.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::generations::{EVICTED_THROUGH, envelope_condition, envelope_kinds};
+use super::counters::EVICTED_THROUGH;
 use super::lookups::{self, NO_ENVELOPE};
+use super::row::{self, PayloadRow, SummaryRow};
 use super::{StoreError, headers_codec};
-use crate::envelope::{BodyKind, Envelope, Finding};
-use crate::record::{Detail, Summary, format_timestamp, header_text};
+use crate::envelope::{Envelope, Finding};
+use crate::record::{Detail, Summary};
 
 /// Which envelope a listed request must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,20 @@ pub struct ListQuery {
     pub text: Option<String>,
 }
 
+/// Each envelope, then none: what the stats count.
+fn envelope_kinds() -> impl Iterator<Item = Option<Envelope>> {
+    Envelope::ALL.into_iter().map(Some).chain(std::iter::once(None))
+}
+
+/// The requests with `envelope` (`None`: without one), as SQL on the `envelope` column: the stats' count, and the
+/// list's filter when it does not read the lookup.
+fn envelope_condition(envelope: Option<Envelope>) -> String {
+    match envelope {
+        Some(envelope) => format!("envelope = '{}'", envelope.as_str()),
+        None => "envelope IS NULL".to_owned(),
+    }
+}
+
 /// One page of the list.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
@@ -80,33 +96,14 @@ pub struct Stats {
     pub through: i64,
 }
 
-const SUMMARY_COLUMNS: &str = "r.id, r.received_at, r.method, r.path, r.query, r.content_type, r.body_size, \
-     r.body_kind, r.envelope, r.valid, r.event, r.error_count, r.warning_count, r.idempotency_key, r.duplicate_of";
-
-/// Number of columns in [`SUMMARY_COLUMNS`]; detail columns follow them.
-const SUMMARY_WIDTH: usize = 15;
+/// The summary row's columns, as every list query selects them from its source `r`.
+fn summary_columns() -> &'static str {
+    static COLUMNS: OnceLock<String> = OnceLock::new();
+    COLUMNS.get_or_init(|| row::select_list("r", SummaryRow::COLUMNS))
+}
 
 fn summary_from_row(row: &Row) -> rusqlite::Result<Summary> {
-    let envelope: Option<String> = row.get(8)?;
-    let body_kind: String = row.get(7)?;
-    let key: Option<Vec<u8>> = row.get(13)?;
-    Ok(Summary {
-        id: row.get(0)?,
-        received_at: format_timestamp(row.get(1)?),
-        method: row.get(2)?,
-        path: row.get(3)?,
-        query: row.get(4)?,
-        content_type: row.get(5)?,
-        body_size: row.get(6)?,
-        body_kind: BodyKind::from_name(&body_kind),
-        envelope: envelope.as_deref().and_then(Envelope::from_name),
-        valid: row.get(9)?,
-        event: row.get(10)?,
-        error_count: row.get(11)?,
-        warning_count: row.get(12)?,
-        idempotency_key: key.as_deref().map(header_text),
-        duplicate_of: row.get(14)?,
-    })
+    SummaryRow::from_row(row).map(SummaryRow::into_summary)
 }
 
 /// Collects a statement's parameters and hands out their `?N` placeholders.
@@ -224,7 +221,10 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         format!(" WHERE {}", conditions.join(" AND "))
     };
     let limit = binds.bind(i64::try_from(query.limit + 1).unwrap_or(i64::MAX));
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM {source} r{where_clause} ORDER BY r.id DESC LIMIT {limit}");
+    let sql = format!(
+        "SELECT {} FROM {source} r{where_clause} ORDER BY r.id DESC LIMIT {limit}",
+        summary_columns()
+    );
     Ok((sql, binds))
 }
 
@@ -338,7 +338,8 @@ pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<S
     // The views leave evicted requests out but do not skip them (see `generations.rs`): a cursor from before the
     // last eviction starts past them.
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS} FROM requests r WHERE r.id > max(?1, {EVICTED_THROUGH}) ORDER BY r.id LIMIT ?2"
+        "SELECT {} FROM requests r WHERE r.id > max(?1, {EVICTED_THROUGH}) ORDER BY r.id LIMIT ?2",
+        summary_columns()
     );
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let mut statement = conn.prepare_cached(&sql)?;
@@ -350,32 +351,35 @@ pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<S
 
 pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, StoreError> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, r.remote_addr, r.headers, r.findings, r.body FROM captures r WHERE r.id = ?1"
+        "SELECT {}, {} FROM captures r WHERE r.id = ?1",
+        summary_columns(),
+        row::select_list("r", &PayloadRow::COLUMNS[1..])
     );
     let mut statement = conn.prepare_cached(&sql)?;
     let found = statement
-        .query_row([id], |row| {
-            let summary = summary_from_row(row)?;
-            let remote_addr: String = row.get(SUMMARY_WIDTH)?;
-            let headers: Vec<u8> = row.get(SUMMARY_WIDTH + 1)?;
-            let findings: Option<String> = row.get(SUMMARY_WIDTH + 2)?;
-            let body: Vec<u8> = row.get(SUMMARY_WIDTH + 3)?;
-            Ok((summary, remote_addr, headers, findings, body))
-        })
+        .query_row([id], |row| Ok((SummaryRow::from_row(row)?, PayloadRow::from_row(row)?)))
         .optional()?;
-    let Some((summary, remote_addr, headers, findings, body)) = found else {
+    let Some((summary, payload)) = found else {
         return Ok(None);
     };
-    let headers = headers_codec::decode(&headers)
+    let headers = headers_codec::decode(&payload.headers)
         .ok_or_else(|| StoreError::failed(anyhow::anyhow!("stored headers of request {id} are damaged")))?;
-    let (errors, warnings) = match findings {
+    let (errors, warnings) = match payload.findings {
         Some(text) => {
             let stored: StoredFindings = serde_json::from_str(&text).map_err(StoreError::failed)?;
             (stored.errors, stored.warnings)
         }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Some(Detail::new(summary, headers, remote_addr, body, errors, warnings)))
+    let remote_addr = summary.remote_addr.clone();
+    Ok(Some(Detail::new(
+        summary.into_summary(),
+        headers,
+        remote_addr,
+        Vec::from(payload.body.0),
+        errors,
+        warnings,
+    )))
 }
 
 #[derive(serde::Deserialize)]
@@ -464,7 +468,7 @@ mod tests {
         rows.join("\n")
     }
 
-    /// A store of two generations: the first made by the migrations, the second as the writer starts one.
+    /// A store of two generations: the first made with the store, the second as the writer starts one.
     fn store() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().expect("dir");
         let mut conn = open_writer(&dir.path().join("plans.db"), Durability::Normal, None).expect("open");
@@ -607,7 +611,7 @@ mod tests {
             assert_eq!(reads.len(), 2, "{query:?} reads each generation once: {plan}");
             for read in reads {
                 match index {
-                    // Both `requests_invalid` (the migrated generation) and `requests_2_invalid`.
+                    // Both `requests_1_invalid` and `requests_2_invalid`.
                     Some(index) => assert!(
                         read.contains(" INDEX ")
                             && read.split_whitespace().any(|word| word.ends_with(&format!("_{index}"))),

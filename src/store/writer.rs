@@ -4,17 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{CachedStatement, Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{CachedStatement, Connection, Transaction, TransactionBehavior, params_from_iter};
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::checkpointer::Checkpoints;
+use super::counters::Counter;
 use super::generations::Generations;
 use super::keys::{BatchKeys, KeyIndex};
 use super::queries;
-use super::schema::{read_counter, write_counter};
+use super::row::{Blob, PayloadRow, SummaryRow};
 use super::{Change, Changes, Committed, StoreError, headers_codec};
-use crate::record::{NewRequest, Stored, Summary, format_timestamp, header_text};
+use crate::record::{NewRequest, Stored};
 
 /// A writer that waited this long for work was idle: it uses the batch to catch up on housekeeping.
 const IDLE_GAP: Duration = Duration::from_millis(20);
@@ -94,10 +95,11 @@ impl Writer {
         keep: Option<u64>,
         checkpoints: Checkpoints,
     ) -> rusqlite::Result<Writer> {
-        // Written by the first migration, so always there.
-        let stored = read_counter(&conn, "stored")?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        // Absent from stores written before keys were swept lazily: those removed keys at once, so none is stale.
-        let evicted_through = read_counter(&conn, "evicted_through")?.unwrap_or(0);
+        // Written when the store is created, so always there.
+        let stored = Counter::Stored
+            .read(&conn)?
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        let evicted_through = Counter::EvictedThrough.read(&conn)?.unwrap_or(0);
         let generations = Generations::load(&conn, keep, evicted_through)?;
         let tx = conn.transaction()?;
         generations.write_views(&tx)?;
@@ -106,7 +108,7 @@ impl Writer {
         // `last_id` is written only when a delete or clear may have removed the newest request. Evicted requests
         // may still be in their tables, but their ids are never handed out again either.
         let newest = queries::newest_id(&conn)?;
-        let last_id = read_counter(&conn, "last_id")?.unwrap_or(0);
+        let last_id = Counter::LastId.read(&conn)?.unwrap_or(0);
         let next_id = newest.unwrap_or(0).max(last_id).max(evicted_through) + 1;
         // Each generation's insert statements are cached under their own text, beside the others.
         conn.set_prepared_statement_cache_capacity(32);
@@ -252,7 +254,7 @@ impl Writer {
                         Some(prepared) if !started => prepared,
                         _ => statements.insert(InsertStatements::prepare(&tx, &generations)?),
                     };
-                    let outcome = insert(
+                    let (outcome, row) = insert(
                         &tx,
                         statements,
                         next_id,
@@ -266,7 +268,7 @@ impl Writer {
                     stored += 1;
                     inserted += 1;
                     if announce {
-                        let json = serde_json::to_string(&summary(request, outcome)).unwrap_or_default();
+                        let json = serde_json::to_string(&row.into_summary()).unwrap_or_default();
                         changes.push(Change::Inserted { id: outcome.id, json });
                     }
                     done.push(Done::Inserted(outcome));
@@ -314,15 +316,15 @@ impl Writer {
             trimming = stored > keep;
             evicted_through = through;
             changes.push(Change::Evicted { through });
-            write_counter(&tx, "evicted_through", through)?;
+            Counter::EvictedThrough.write(&tx, through)?;
         }
         self.keys.maintain(&mut keys, &tx, evicted_through, idle, inserted)?;
         if stored != self.stored {
-            write_counter(&tx, "stored", i64::try_from(stored).unwrap_or(i64::MAX))?;
+            Counter::Stored.write(&tx, i64::try_from(stored).unwrap_or(i64::MAX))?;
         }
         if removed_any {
             // The newest request may be gone, and start-up must not hand its id out again.
-            write_counter(&tx, "last_id", next_id - 1)?;
+            Counter::LastId.write(&tx, next_id - 1)?;
         }
         tx.commit()?;
         self.trimming = trimming;
@@ -425,7 +427,7 @@ impl<'tx> InsertStatements<'tx> {
 }
 
 /// Inserts one request, resolving its idempotency key against every key seen before, except keys whose first
-/// request retention has removed (`evicted_through`).
+/// request retention has removed (`evicted_through`). Returns the outcome and the summary row it stored.
 fn insert(
     tx: &Transaction,
     statements: &mut InsertStatements,
@@ -434,31 +436,14 @@ fn insert(
     index: &KeyIndex,
     keys: &mut BatchKeys,
     evicted_through: i64,
-) -> rusqlite::Result<Stored> {
+) -> rusqlite::Result<(Stored, SummaryRow)> {
     let verdict = &request.verdict;
     let duplicate_of = match &request.idempotency_key {
         Some(key) => index.first_sighting(keys, tx, key, evicted_through)?,
         None => None,
     };
-    let envelope = verdict.envelope.map(|envelope| envelope.as_str());
-    statements.request.execute(params![
-        id,
-        request.received_at_ms,
-        request.method,
-        request.path,
-        request.query,
-        request.content_type,
-        as_count(request.body.len()),
-        verdict.kind.as_str(),
-        envelope,
-        verdict.valid,
-        verdict.event,
-        as_count(verdict.errors.len()),
-        as_count(verdict.warnings.len()),
-        request.idempotency_key,
-        duplicate_of,
-        request.remote_addr,
-    ])?;
+    let row = summary_row(id, request, duplicate_of);
+    statements.request.execute(params_from_iter(row.values()))?;
     let findings = if verdict.errors.is_empty() && verdict.warnings.is_empty() {
         None
     } else {
@@ -468,17 +453,18 @@ fn insert(
         }))
         .ok()
     };
-    statements.payload.execute(params![
+    let payload = PayloadRow {
         id,
-        headers_codec::encode(&request.headers),
+        headers: headers_codec::encode(&request.headers),
         findings,
-        &request.body[..],
-    ])?;
+        body: Blob(request.body.clone()),
+    };
+    statements.payload.execute(params_from_iter(payload.values()))?;
     if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
         KeyIndex::record(keys, key, id);
     }
 
-    Ok(Stored { id, duplicate_of })
+    Ok((Stored { id, duplicate_of }, row))
 }
 
 /// A size or count as SQLite's integer (which no real length reaches the limit of).
@@ -486,24 +472,25 @@ fn as_count(length: usize) -> i64 {
     i64::try_from(length).unwrap_or(i64::MAX)
 }
 
-/// The summary the live stream announces for a request just stored.
-fn summary(request: &NewRequest, stored: Stored) -> Summary {
+/// The summary row of request `id`.
+fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> SummaryRow {
     let verdict = &request.verdict;
-    Summary {
-        id: stored.id,
-        received_at: format_timestamp(request.received_at_ms),
+    SummaryRow {
+        id,
+        received_at: request.received_at_ms,
         method: request.method.clone(),
         path: request.path.clone(),
         query: request.query.clone(),
         content_type: request.content_type.clone(),
         body_size: as_count(request.body.len()),
-        body_kind: verdict.kind,
-        envelope: verdict.envelope,
+        body_kind: verdict.kind.as_str().to_owned(),
+        envelope: verdict.envelope.map(|envelope| envelope.as_str().to_owned()),
         valid: verdict.valid,
         event: verdict.event.clone(),
         error_count: as_count(verdict.errors.len()),
         warning_count: as_count(verdict.warnings.len()),
-        idempotency_key: request.idempotency_key.as_deref().map(header_text),
-        duplicate_of: stored.duplicate_of,
+        idempotency_key: request.idempotency_key.clone(),
+        duplicate_of,
+        remote_addr: request.remote_addr.clone(),
     }
 }

@@ -198,6 +198,82 @@ fn empty_file_becomes_a_new_database_and_sigterm_stops_cleanly() {
 }
 
 #[test]
+fn store_of_an_earlier_development_build_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("old.db");
+    let conn = rusqlite::Connection::open(&db).expect("create");
+    conn.execute_batch("CREATE TABLE requests_1 (id INTEGER PRIMARY KEY); INSERT INTO requests_1 VALUES (1);")
+        .expect("fill");
+    conn.pragma_update(None, "application_id", 0x486b_5370).expect("ours");
+    conn.pragma_update(None, "user_version", 6).expect("version");
+    drop(conn);
+    let before = std::fs::read(&db).expect("read");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--db", db.to_str().expect("path")]);
+    assert_refused(&output, "earlier development build of hookscope (schema version 6)");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("move it aside or delete it"));
+    assert_eq!(std::fs::read(&db).expect("read"), before);
+}
+
+/// Everything a store's file says about its shape and contents, to compare across a restart.
+#[derive(Debug, PartialEq)]
+struct StoreSnapshot {
+    schema: Vec<(String, String, Option<String>)>,
+    counters: Vec<(String, i64)>,
+    ids: Vec<i64>,
+    version: i64,
+}
+
+fn store_snapshot(db: &Path) -> StoreSnapshot {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let schema = conn
+        .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+        .expect("schema")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("rows")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("schema rows");
+    let counters = conn
+        .prepare("SELECT name, value FROM counters ORDER BY name")
+        .expect("counters")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("rows")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("counter rows");
+    let ids = conn
+        .prepare("SELECT id FROM requests ORDER BY id")
+        .expect("ids")
+        .query_map([], |row| row.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect("id rows");
+    let version = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("version");
+    StoreSnapshot {
+        schema,
+        counters,
+        ids,
+        version,
+    }
+}
+
+#[test]
+fn store_of_the_current_version_reopens_unchanged() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("current.db");
+    let running = start(&db);
+    for _ in 0..3 {
+        assert_eq!(raw_http::post(&running.url), 200);
+    }
+    assert!(running.terminate().success());
+    let before = store_snapshot(&db);
+    assert_eq!(before.ids, vec![1, 2, 3]);
+    assert_eq!(before.version, 7);
+    assert!(start(&db).terminate().success());
+    assert_eq!(store_snapshot(&db), before);
+}
+
+#[test]
 fn banner_prints_the_inspector_url_and_a_curl() {
     let dir = tempfile::tempdir().expect("dir");
     let mut child = Command::new(BINARY)
