@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use hookscope::envelope::channels::CHANNELS;
-use hookscope::envelope::inspect;
 use hookscope::idempotency::request_key;
+use hookscope::profiles::channels::CHANNELS;
+use hookscope::profiles::inspect;
 use hookscope::record::{NewRequest, now_ms};
 use hookscope::store::{Durability, Location, Store, StoreOptions};
 use tokio::sync::Semaphore;

@@ -5,16 +5,16 @@
 //! - [`startup`]: opens the store, binds the listener, runs until told to stop.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
 //! - [`http`]: routing, capture, the JSON API and the inspector page.
-//! - [`envelope`]: pure checks of webhook payloads against the envelopes of known providers.
+//! - [`profiles`]: pure checks of webhook payloads against the known payload profiles, by name.
 //! - [`idempotency`]: which idempotency key a request carries.
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
 //! - [`record`]: the records passed between capture, store and API.
 
 pub mod cli;
 pub mod config;
-pub mod envelope;
 pub mod http;
 pub mod idempotency;
+pub mod profiles;
 pub mod record;
 pub mod server;
 pub mod startup;

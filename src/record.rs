@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::envelope::{BodyKind, Envelope, Finding, Verdict};
+use crate::profiles::{BodyKind, Finding, Verdict};
 
 /// One captured request, inspected and ready to store.
 #[derive(Debug, Clone)]
@@ -54,7 +54,8 @@ pub struct Summary {
     pub body_size: i64,
     /// `empty`, `json`, `text` or `binary`: how a viewer should show the body.
     pub body_kind: BodyKind,
-    pub envelope: Option<Envelope>,
+    /// The name of the profile the body was checked against.
+    pub envelope: Option<String>,
     pub valid: Option<bool>,
     pub event: Option<String>,
     pub error_count: i64,

@@ -9,7 +9,7 @@ use hyper::{Response, StatusCode};
 use super::AppState;
 use super::error::ApiError;
 use super::response::{Body, empty, json, with_body};
-use crate::envelope::Envelope;
+use crate::profiles::registry;
 use crate::store::{EnvelopeFilter, ListQuery};
 
 /// Page size when none is asked for.
@@ -123,11 +123,13 @@ pub fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
     let envelope = match params.get("envelope").map(String::as_str) {
         None | Some("") => None,
         Some("none") => Some(EnvelopeFilter::None),
-        Some(name) => {
-            Some(EnvelopeFilter::Is(Envelope::from_name(name).ok_or_else(|| {
-                bad("envelope", "entity_action, channel_event or none")
-            })?))
-        }
+        Some(name) => match registry::by_name(name) {
+            Some(profile) => Some(EnvelopeFilter::Is(profile.name().to_owned())),
+            None => {
+                let names: Vec<&str> = registry::names().chain(["none"]).collect();
+                return Err(bad("envelope", &format!("one of {}", names.join(", "))));
+            }
+        },
     };
     Ok(ListQuery {
         limit,

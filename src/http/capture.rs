@@ -13,8 +13,8 @@ use super::AppState;
 use super::capture_log::Decision;
 use super::error::ApiError;
 use super::response::{Body, empty, json};
-use crate::envelope::{Verdict, inspect};
 use crate::idempotency::request_key;
+use crate::profiles::{Verdict, inspect};
 use crate::record::{NewRequest, header_text, now_ms};
 
 /// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
@@ -57,7 +57,7 @@ pub async fn capture(
     };
     // What the log line needs, kept before the request is handed to the store.
     let size = body.len();
-    let envelope = verdict.envelope.map(|envelope| envelope.as_str()).unwrap_or("none");
+    let envelope = verdict.envelope.unwrap_or("none");
     let valid = verdict.valid;
 
     let stored = state

@@ -108,6 +108,25 @@ impl Lookup {
     }
 }
 
+impl Lookup {
+    /// The view `{name}_counts`: each value with its number of requests (`value`, `requests`), in one row per value
+    /// and lookup table; a reader sums them by value.
+    fn counts_sql(&self, newest: u64, numbers: &[u64]) -> String {
+        let value = self.value;
+        let mut arms = vec![format!(
+            "SELECT {value} AS value, count(*) AS requests FROM requests_{newest}
+             WHERE id > {INDEXED_THROUGH} AND +id > {EVICTED_THROUGH} AND {value} IS NOT NULL GROUP BY 1"
+        )];
+        for number in numbers {
+            arms.push(format!(
+                "SELECT value, count(*) FROM {} WHERE +id > {EVICTED_THROUGH} AND id <= {INDEXED_THROUGH} GROUP BY value",
+                self.table(*number)
+            ));
+        }
+        format!("CREATE VIEW {}_counts AS {};\n", self.name, arms.join(" UNION ALL "))
+    }
+}
+
 /// Creates the lookup tables of generation `number`.
 pub(super) fn create(number: u64) -> String {
     ALL.iter().map(|lookup| lookup.create(number)).collect()
@@ -141,21 +160,13 @@ pub(super) fn remove(tx: &Transaction, number: u64, id: i64) -> rusqlite::Result
     Ok(())
 }
 
-/// The filters' views, and `event_counts`, the number of requests per event: counted per lookup table along its
-/// key, so no summary is read for it but the tail's.
+/// The filters' views, and `event_counts` and `envelope_counts`, the number of requests per event and per profile
+/// (`none` for none): counted per lookup table along its key, so no summary is read for them but the tail's.
 pub(super) fn views(newest: u64, numbers: &[u64]) -> String {
     let mut sql: String = ALL.iter().map(|lookup| lookup.view_sql(newest, numbers)).collect();
-    let mut arms = vec![format!(
-        "SELECT event AS value, count(*) AS requests FROM requests_{newest}
-         WHERE id > {INDEXED_THROUGH} AND +id > {EVICTED_THROUGH} AND event IS NOT NULL GROUP BY event"
-    )];
-    for number in numbers {
-        arms.push(format!(
-            "SELECT value, count(*) FROM {} WHERE +id > {EVICTED_THROUGH} AND id <= {INDEXED_THROUGH} GROUP BY value",
-            EVENT.table(*number)
-        ));
+    for lookup in [EVENT, ENVELOPE] {
+        sql.push_str(&lookup.counts_sql(newest, numbers));
     }
-    sql.push_str(&format!("CREATE VIEW event_counts AS {};\n", arms.join(" UNION ALL ")));
     sql
 }
 
@@ -165,7 +176,7 @@ pub(super) fn drop_views() -> String {
         .iter()
         .map(|lookup| format!("DROP VIEW IF EXISTS {};\n", lookup.view()))
         .collect();
-    sql.push_str("DROP VIEW IF EXISTS event_counts;\n");
+    sql.push_str("DROP VIEW IF EXISTS event_counts;\nDROP VIEW IF EXISTS envelope_counts;\n");
     sql
 }
 

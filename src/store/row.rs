@@ -8,7 +8,7 @@ use bytes::Bytes;
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::envelope::{BodyKind, Envelope};
+use crate::profiles::BodyKind;
 use crate::record::{Summary, format_timestamp, header_text};
 
 /// One column: its name and its SQL declaration.
@@ -64,7 +64,7 @@ stored_row! {
         body_size: i64 = "INTEGER NOT NULL",
         /// A [`BodyKind`]'s name.
         body_kind: String = "TEXT NOT NULL",
-        /// An envelope's name; NULL for none.
+        /// The name of the profile the body was checked against; NULL for none.
         envelope: Option<String> = "TEXT",
         valid: Option<bool> = "INTEGER",
         event: Option<String> = "TEXT",
@@ -118,7 +118,7 @@ impl SummaryRow {
             content_type: self.content_type,
             body_size: self.body_size,
             body_kind: BodyKind::from_name(&self.body_kind),
-            envelope: self.envelope.as_deref().and_then(Envelope::from_name),
+            envelope: self.envelope,
             valid: self.valid,
             event: self.event,
             error_count: self.error_count,

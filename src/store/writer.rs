@@ -484,7 +484,7 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         content_type: request.content_type.clone(),
         body_size: as_count(request.body.len()),
         body_kind: verdict.kind.as_str().to_owned(),
-        envelope: verdict.envelope.map(|envelope| envelope.as_str().to_owned()),
+        envelope: verdict.envelope.map(str::to_owned),
         valid: verdict.valid,
         event: verdict.event.clone(),
         error_count: as_count(verdict.errors.len()),

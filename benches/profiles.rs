@@ -1,11 +1,11 @@
-//! Micro-benchmarks of the envelope checker, the pure CPU work every capture does before it is stored.
-//! `cargo bench --bench envelope`
+//! Micro-benchmarks of the payload checks, the pure CPU work every capture does before it is stored.
+//! `cargo bench --bench profiles`
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hookscope::envelope::inspect;
+use hookscope::profiles::inspect;
 
 /// The accounting provider's example (seed 004), as in its documentation.
 const SEED_004: &str = r#"{ "event": "business_loans.deleted", "message": "Business_Loan deleted successfully.", "idempotency_key": "26053e97-f78a-4d25-a519-4eed22ba5c41", "environment": "staging", "data": { "id": 1, "tag": "adasd" } }"#;

@@ -1,5 +1,6 @@
-//! Envelope checks: decide what a captured body is (empty, JSON, text, binary), which known webhook envelope a
-//! JSON object follows, and what is wrong or suspicious in it. Pure logic: no HTTP, no storage.
+//! Payload checks: decide what a captured body is (empty, JSON, text, binary), which known payload profile a JSON
+//! object follows (see [`registry`]), and what is wrong or suspicious in it. Pure logic: no HTTP, no storage. The
+//! API and the record keep the word "envelope" for the profile a body was checked against.
 
 mod channel_event;
 pub mod channels;
@@ -7,49 +8,12 @@ mod entity_action;
 mod json;
 #[cfg(test)]
 mod properties;
+pub mod registry;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The webhook envelopes hookscope knows, each taken from a provider's public documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Envelope {
-    /// `entity_id / entity_type / action_type / result` (seed 001).
-    EntityAction,
-    /// `event / message / idempotency_key / environment / data` (seed 004).
-    ChannelEvent,
-}
-
-impl Envelope {
-    /// Every envelope, for whatever is made once per envelope (the stats' counts).
-    pub const ALL: [Envelope; 2] = [Envelope::EntityAction, Envelope::ChannelEvent];
-
-    /// The name used in the API and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Envelope::EntityAction => "entity_action",
-            Envelope::ChannelEvent => "channel_event",
-        }
-    }
-
-    /// The envelope with that API name, if any.
-    pub fn from_name(name: &str) -> Option<Envelope> {
-        match name {
-            "entity_action" => Some(Envelope::EntityAction),
-            "channel_event" => Some(Envelope::ChannelEvent),
-            _ => None,
-        }
-    }
-
-    /// The top-level members that identify the envelope.
-    fn members(self) -> &'static [&'static str] {
-        match self {
-            Envelope::EntityAction => entity_action::MEMBERS,
-            Envelope::ChannelEvent => channel_event::MEMBERS,
-        }
-    }
-}
+use registry::Profile;
 
 /// One problem found in a body: where it is (a JSON Pointer, `""` for the whole body) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,8 +65,8 @@ impl BodyKind {
 pub struct Verdict {
     /// What the bytes are.
     pub kind: BodyKind,
-    /// The envelope the body was checked against, if it resembles one.
-    pub envelope: Option<Envelope>,
+    /// The name of the profile the body was checked against, if it resembles one.
+    pub envelope: Option<&'static str>,
     /// `Some(true)` when checked and clean, `Some(false)` with errors, `None` when there was nothing to check.
     pub valid: Option<bool>,
     /// The event name: `channel.event`, or `entity_type.action_type`.
@@ -115,9 +79,9 @@ pub struct Verdict {
     pub idempotency_key: Option<String>,
 }
 
-/// Collects findings while an envelope is checked.
+/// Collects findings while a profile checks a body.
 #[derive(Default)]
-struct Findings {
+pub struct Findings {
     errors: Vec<Finding>,
     warnings: Vec<Finding>,
 }
@@ -137,15 +101,15 @@ impl Findings {
         });
     }
 
-    /// Warns about every top-level member the envelope does not define.
-    fn warn_unexpected_members(&mut self, object: &Map<String, Value>, envelope: Envelope) {
+    /// Warns about every top-level member the profile does not define.
+    fn warn_unexpected_members(&mut self, object: &Map<String, Value>, profile: &dyn Profile) {
         for key in object.keys() {
-            if !envelope.members().contains(&key.as_str()) {
+            if !profile.members().contains(&key.as_str()) {
                 self.warn(
                     pointer(&[key]),
                     format!(
                         "unexpected member \"{key}\": not part of the {} envelope",
-                        envelope.as_str()
+                        profile.name()
                     ),
                 );
             }
@@ -205,13 +169,10 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
         idempotency_key: None,
     };
     if let Value::Object(object) = &parsed.value
-        && let Some(envelope) = choose_envelope(object)
+        && let Some(profile) = registry::detect(object)
     {
-        let facts = match envelope {
-            Envelope::EntityAction => entity_action::check(object, &mut findings),
-            Envelope::ChannelEvent => channel_event::check(object, &mut findings),
-        };
-        verdict.envelope = Some(envelope);
+        let facts = profile.check(object, &mut findings);
+        verdict.envelope = Some(profile.name());
         verdict.valid = Some(findings.errors.is_empty());
         verdict.event = facts.event;
         verdict.idempotency_key = facts.idempotency_key;
@@ -221,31 +182,13 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
     verdict
 }
 
-/// What an envelope check learned besides its findings.
+/// What a profile's check learned besides its findings.
 #[derive(Default)]
-struct Facts {
-    event: Option<String>,
-    idempotency_key: Option<String>,
-}
-
-/// The envelope sharing the most top-level members with `object`; `channel_event` wins a tie.
-fn choose_envelope(object: &Map<String, Value>) -> Option<Envelope> {
-    let shared = |envelope: Envelope| {
-        envelope
-            .members()
-            .iter()
-            .filter(|member| object.contains_key(**member))
-            .count()
-    };
-    let channel = shared(Envelope::ChannelEvent);
-    let entity = shared(Envelope::EntityAction);
-    if channel == 0 && entity == 0 {
-        None
-    } else if entity > channel {
-        Some(Envelope::EntityAction)
-    } else {
-        Some(Envelope::ChannelEvent)
-    }
+pub struct Facts {
+    /// The event name, as the profile defines it.
+    pub event: Option<String>,
+    /// The body's own idempotency key, for profiles that carry one.
+    pub idempotency_key: Option<String>,
 }
 
 /// Whether a `Content-Type` value names JSON: `application/json` or any `+json` type.
@@ -382,7 +325,7 @@ mod tests {
     #[test]
     fn tie_goes_to_channel_event() {
         let verdict = inspect(br#"{"entity_id": 1, "event": "invoices.created"}"#, None);
-        assert_eq!(verdict.envelope, Some(Envelope::ChannelEvent));
+        assert_eq!(verdict.envelope, Some("channel_event"));
     }
 
     #[test]

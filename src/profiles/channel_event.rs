@@ -4,15 +4,33 @@
 use serde_json::{Map, Value};
 
 use super::channels::allowed_events;
-use super::{Envelope, Facts, Findings, check_one_of, type_name};
+use super::registry::Profile;
+use super::{Facts, Findings, check_one_of, type_name};
 
 /// The members that make up the envelope.
-pub const MEMBERS: &[&str] = &["event", "message", "idempotency_key", "environment", "data"];
+const MEMBERS: &[&str] = &["event", "message", "idempotency_key", "environment", "data"];
+
+/// The profile.
+pub struct ChannelEvent;
+
+impl Profile for ChannelEvent {
+    fn name(&self) -> &'static str {
+        "channel_event"
+    }
+
+    fn members(&self) -> &'static [&'static str] {
+        MEMBERS
+    }
+
+    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
+        check(object, findings)
+    }
+}
 
 const ENVIRONMENTS: &[&str] = &["staging", "production"];
 
 /// Checks an object against the envelope, recording findings; returns the event and the idempotency key.
-pub(super) fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
+fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
     let event = match object.get("event") {
         None => {
             findings.error(
@@ -85,7 +103,7 @@ pub(super) fn check(object: &Map<String, Value>, findings: &mut Findings) -> Fac
         Some(other) => findings.error("/data", format!("must be an object, not {}", type_name(other))),
     }
 
-    findings.warn_unexpected_members(object, Envelope::ChannelEvent);
+    findings.warn_unexpected_members(object, &ChannelEvent);
     Facts { event, idempotency_key }
 }
 
@@ -113,7 +131,7 @@ fn check_event_name(event: &str, findings: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::envelope::{Envelope, inspect};
+    use crate::profiles::inspect;
 
     /// The provider's example, verbatim but for the comment its documentation puts inside the JSON.
     const SEED_EXAMPLE: &str = r#"{ "event": "business_loans.deleted", "message": "Business_Loan deleted successfully.", "idempotency_key": "26053e97-f78a-4d25-a519-4eed22ba5c41", "environment": "staging", "data": { "id": 1, "tag": "adasd" } }"#;
@@ -134,7 +152,7 @@ mod tests {
 
     fn errors_of(body: &str) -> Vec<(String, String)> {
         let verdict = inspect(body.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some(Envelope::ChannelEvent), "{body}");
+        assert_eq!(verdict.envelope, Some("channel_event"), "{body}");
         verdict.errors.into_iter().map(|f| (f.path, f.message)).collect()
     }
 

@@ -2,17 +2,35 @@
 
 use serde_json::{Map, Value};
 
-use super::{Envelope, Facts, Findings, check_one_of, pointer, type_name};
+use super::registry::Profile;
+use super::{Facts, Findings, check_one_of, pointer, type_name};
 
 /// The members that make up the envelope.
-pub const MEMBERS: &[&str] = &["entity_id", "entity_type", "action_type", "result"];
+const MEMBERS: &[&str] = &["entity_id", "entity_type", "action_type", "result"];
+
+/// The profile.
+pub struct EntityAction;
+
+impl Profile for EntityAction {
+    fn name(&self) -> &'static str {
+        "entity_action"
+    }
+
+    fn members(&self) -> &'static [&'static str] {
+        MEMBERS
+    }
+
+    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
+        check(object, findings)
+    }
+}
 
 const ENTITY_TYPES: &[&str] = &["user", "company"];
 /// `test` is what the provider's test button sends.
 const ACTION_TYPES: &[&str] = &["new", "update", "delete", "test"];
 
 /// Checks an object against the envelope, recording findings; returns the event name (`user.new`).
-pub(super) fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
+fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
     match object.get("entity_id") {
         None => findings.error("/entity_id", "required member \"entity_id\" is missing (an integer)"),
         Some(Value::Number(number)) if number.is_i64() || number.is_u64() => {}
@@ -40,7 +58,7 @@ pub(super) fn check(object: &Map<String, Value>, findings: &mut Findings) -> Fac
         (_, Some(other)) => findings.error(path, format!("must be an object, not {}", type_name(other))),
     }
 
-    findings.warn_unexpected_members(object, Envelope::EntityAction);
+    findings.warn_unexpected_members(object, &EntityAction);
     Facts {
         event: entity_type
             .zip(action_type)
@@ -51,21 +69,21 @@ pub(super) fn check(object: &Map<String, Value>, findings: &mut Findings) -> Fac
 
 #[cfg(test)]
 mod tests {
-    use crate::envelope::{Envelope, inspect};
+    use crate::profiles::inspect;
 
     /// The example POST from the provider's documentation, verbatim.
     const SEED_EXAMPLE: &str = r#"{    "entity_id": 1,    "entity_type": "user",    "action_type": "new",    "result": {        "id": 1,        "external_id": "1815",        "code": "CODE",        "external_qr_identifier": "thebarcode",        "checkin": "2019-11-05 07:56:15",        "name_first": "Guan",        "name_infix": null,        "name_last": "the Man",        "gender": "man",        "company_name": "Let's Get Digital",        "company_role": "Awesome person",        "normal_qr_code": "thebarcode",        "secure_qr_code": "https:\/\/evins.nl\/1\/bd0494941c\/tyiuW2S1OUv5c3ASL1qv%2E",        "aanmelder_survey_id": "93627",        "qr_link": "v2d5iy6g0m60tc",        "custom_fields": [],        "companies": [            5        ]    }}"#;
 
     fn errors_of(body: &str) -> Vec<(String, String)> {
         let verdict = inspect(body.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some(Envelope::EntityAction), "{body}");
+        assert_eq!(verdict.envelope, Some("entity_action"), "{body}");
         verdict.errors.into_iter().map(|f| (f.path, f.message)).collect()
     }
 
     #[test]
     fn seed_example_is_valid() {
         let verdict = inspect(SEED_EXAMPLE.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some(Envelope::EntityAction));
+        assert_eq!(verdict.envelope, Some("entity_action"));
         assert_eq!(verdict.valid, Some(true), "{:?}", verdict.errors);
         assert_eq!(verdict.event.as_deref(), Some("user.new"));
         assert!(verdict.warnings.is_empty());
