@@ -5,15 +5,19 @@
 //! - [`startup`]: opens the store, binds the listener, runs until told to stop.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
 //! - [`http`]: routing, capture, the JSON API and the inspector page.
+//! - [`live`]: the live stream: typed events, the hub that shares them among viewers, replay, pacing.
 //! - [`profiles`]: pure checks of webhook payloads against the known payload profiles, by name.
 //! - [`idempotency`]: which idempotency key a request carries.
+//! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
 //! - [`record`]: the records passed between capture, store and API.
 
 pub mod cli;
 pub mod config;
+pub mod filter;
 pub mod http;
 pub mod idempotency;
+pub mod live;
 pub mod profiles;
 pub mod record;
 pub mod server;

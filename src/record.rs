@@ -4,7 +4,7 @@
 use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::profiles::{BodyKind, Finding, Verdict};
 
@@ -40,8 +40,8 @@ pub struct Stored {
     pub duplicate_of: Option<i64>,
 }
 
-/// The short form of a stored request, as the list API and the live stream show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// The short form of a stored request, as the list API and the live stream show it (and a client reads back).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     /// Monotonically increasing; never reused, even after deletes.
     pub id: i64,

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::http::AppState;
+use crate::live;
 use crate::server;
 use crate::store::{OpenError, Store};
 
@@ -54,6 +55,7 @@ impl Application {
         Ok(Application {
             listener,
             state: AppState {
+                live: live::Hub::start(&store),
                 store,
                 config: Arc::new(config),
                 shutdown: CancellationToken::new(),

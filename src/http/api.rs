@@ -9,8 +9,8 @@ use hyper::{Response, StatusCode};
 use super::AppState;
 use super::error::ApiError;
 use super::response::{Body, empty, json, with_body};
-use crate::profiles::registry;
-use crate::store::{EnvelopeFilter, ListQuery};
+use crate::filter::Filter;
+use crate::store::{ListQuery, PageStart};
 
 /// Page size when none is asked for.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -83,8 +83,10 @@ fn not_found(id: i64) -> ApiError {
     ApiError::NotFound(format!("no request with id {id}"))
 }
 
-/// Parses the list parameters; an unknown parameter value is a 400 naming it.
+/// Parses the list parameters: the filter's, `limit` and `before`. A value a parameter does not take is a 400
+/// naming it.
 pub fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
+    let filter = Filter::from_query(raw)?;
     let params: HashMap<String, String> = form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
     let bad = |name: &str, expected: &str| {
         ApiError::BadRequest(format!(
@@ -92,16 +94,6 @@ pub fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
             params.get(name).map(String::as_str).unwrap_or_default()
         ))
     };
-    let boolean = |name: &str| -> Result<Option<bool>, ApiError> {
-        match params.get(name).map(String::as_str) {
-            None | Some("") => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(_) => Err(bad(name, "true or false")),
-        }
-    };
-    let text = |name: &str| params.get(name).filter(|value| !value.is_empty()).cloned();
-
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
         Some(value) => value
@@ -110,9 +102,9 @@ pub fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
             .filter(|limit| (1..=MAX_LIMIT).contains(limit))
             .ok_or_else(|| bad("limit", &format!("a whole number from 1 to {MAX_LIMIT}")))?,
     };
-    let before = match params.get("before").map(String::as_str) {
-        None | Some("") => None,
-        Some(value) => Some(
+    let from = match params.get("before").map(String::as_str) {
+        None | Some("") => PageStart::Newest,
+        Some(value) => PageStart::Before(
             value
                 .parse::<i64>()
                 .ok()
@@ -120,28 +112,7 @@ pub fn parse_list_query(raw: &str) -> Result<ListQuery, ApiError> {
                 .ok_or_else(|| bad("before", "a request id"))?,
         ),
     };
-    let envelope = match params.get("envelope").map(String::as_str) {
-        None | Some("") => None,
-        Some("none") => Some(EnvelopeFilter::None),
-        Some(name) => match registry::by_name(name) {
-            Some(profile) => Some(EnvelopeFilter::Is(profile.name().to_owned())),
-            None => {
-                let names: Vec<&str> = registry::names().chain(["none"]).collect();
-                return Err(bad("envelope", &format!("one of {}", names.join(", "))));
-            }
-        },
-    };
-    Ok(ListQuery {
-        limit,
-        before,
-        method: text("method").map(|method| method.to_ascii_uppercase()),
-        path_prefix: text("path"),
-        envelope,
-        valid: boolean("valid")?,
-        duplicate: boolean("duplicate")?,
-        event: text("event"),
-        text: text("q"),
-    })
+    Ok(ListQuery { filter, limit, from })
 }
 
 #[cfg(test)]
@@ -152,7 +123,8 @@ mod tests {
     fn defaults_apply_without_parameters() {
         let query = parse_list_query("").expect("empty query is fine");
         assert_eq!(query.limit, DEFAULT_LIMIT);
-        assert!(query.before.is_none() && query.valid.is_none() && query.envelope.is_none());
+        assert_eq!(query.from, PageStart::Newest);
+        assert!(query.filter.is_empty());
     }
 
     #[test]
@@ -171,16 +143,10 @@ mod tests {
     }
 
     #[test]
-    fn filters_are_decoded() {
-        let query =
-            parse_list_query("method=post&path=%2Fhooks&envelope=none&valid=false&duplicate=true&event=user.new&q=A+b")
-                .expect("valid query");
-        assert_eq!(query.method.as_deref(), Some("POST"));
-        assert_eq!(query.path_prefix.as_deref(), Some("/hooks"));
-        assert_eq!(query.envelope, Some(EnvelopeFilter::None));
-        assert_eq!(query.valid, Some(false));
-        assert_eq!(query.duplicate, Some(true));
-        assert_eq!(query.event.as_deref(), Some("user.new"));
-        assert_eq!(query.text.as_deref(), Some("A b"));
+    fn paging_is_decoded_beside_the_filter() {
+        let query = parse_list_query("limit=7&before=40&valid=false").expect("valid query");
+        assert_eq!(query.limit, 7);
+        assert_eq!(query.from, PageStart::Before(40));
+        assert_eq!(query.filter.valid, Some(false));
     }
 }

@@ -5,6 +5,7 @@ use hyper::header::{ALLOW, CONNECTION, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
 use super::response::{Body, json};
+use crate::filter::FilterError;
 use crate::store::StoreError;
 
 /// Why a request could not be served.
@@ -30,6 +31,12 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+impl From<FilterError> for ApiError {
+    fn from(error: FilterError) -> ApiError {
+        ApiError::BadRequest(error.to_string())
+    }
 }
 
 impl ApiError {

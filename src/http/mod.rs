@@ -7,7 +7,6 @@ mod assets;
 mod capture;
 pub mod capture_log;
 mod error;
-mod events;
 mod page;
 mod qr;
 pub mod response;
@@ -24,12 +23,15 @@ pub use page::sample_curl;
 use response::{Body, harden, json};
 
 use crate::config::Config;
+use crate::live::{self, Hub};
 use crate::store::Store;
 
 /// What every handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Where live viewers subscribe.
+    pub live: Hub,
     pub config: Arc<Config>,
     /// Cancelled when the server begins to shut down, so long-lived responses (the live stream) end and let
     /// their connections close.
@@ -78,7 +80,11 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
     };
     match segments.as_slice() {
         [""] => page::index(request.headers()),
-        ["_", "events"] if reading => events::stream(state, request.headers(), request.uri().query()),
+        ["_", "events"] if reading => {
+            let subscription = live::parse_subscription(request.headers(), request.uri().query())
+                .map_err(|refused| ApiError::BadRequest(refused.to_string()))?;
+            Ok(live::response(&state.live, subscription, &state.shutdown))
+        }
         ["_", "events"] => Err(not_allowed("GET, HEAD")),
         ["_", "static", name] if reading => assets::serve(name),
         ["_", "qr.svg"] if reading => qr::render(request.uri().query()),

@@ -5,6 +5,7 @@
 
 mod checkpointer;
 mod counters;
+mod feed;
 mod generations;
 mod headers_codec;
 mod key_filter;
@@ -17,18 +18,18 @@ mod waiting_keys;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use queries::{EnvelopeFilter, ListQuery, Page, Stats, StoredBody};
+pub use feed::{Change, Changes, Committed};
+pub use queries::{ListQuery, Page, PageStart, Stats, StoredBody};
 pub use schema::{Durability, STARTUP_LOCK_WAIT};
 
-use crate::record::{Detail, NewRequest, Stored, Summary};
+use crate::record::{Detail, NewRequest, Stored};
 
 /// How many commands may wait for the writer. Senders beyond it wait for room (backpressure), so memory stays
 /// bounded however fast requests arrive; 4096 is several batches' worth at full speed.
@@ -130,91 +131,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A change committed to the store, as announced on the live feed.
-#[derive(Debug)]
-pub enum Change {
-    /// A request was captured; `json` is its summary, serialized once for every subscriber.
-    Inserted { id: i64, json: String },
-    /// One request was deleted.
-    Deleted { id: i64 },
-    /// Every request was deleted.
-    Cleared,
-    /// Retention removed every request up to and including `through`.
-    Evicted { through: i64 },
-}
-
-/// The changes one transaction committed, in order, as the live feed carries them.
-#[derive(Debug)]
-pub struct Committed {
-    pub changes: Vec<Change>,
-    /// How many of the changes are inserts, and the ids of the first and last of them (0 when there are none).
-    pub inserts: usize,
-    pub first_insert: i64,
-    pub last_insert: i64,
-    /// Whether the batch holds nothing but inserts and, last, possibly an eviction (as every batch of a store at
-    /// its `--keep` limit does): a viewer that shows none of its requests can then pass over it whole.
-    pub plain: bool,
-    /// The whole batch as the live stream writes it, rendered by the first viewer that sends all of it and
-    /// shared by the rest, instead of a thousand viewers each formatting the same events.
-    pub rendered: OnceLock<Bytes>,
-}
-
-impl Committed {
-    pub fn new(changes: Vec<Change>) -> Committed {
-        let mut inserts = 0;
-        let (mut first_insert, mut last_insert) = (0, 0);
-        for change in &changes {
-            if let Change::Inserted { id, .. } = change {
-                if inserts == 0 {
-                    first_insert = *id;
-                }
-                inserts += 1;
-                last_insert = *id;
-            }
-        }
-        let before_eviction = match changes.split_last() {
-            Some((Change::Evicted { .. }, rest)) => rest,
-            _ => &changes[..],
-        };
-        let plain = before_eviction
-            .iter()
-            .all(|change| matches!(change, Change::Inserted { .. }));
-        Committed {
-            changes,
-            inserts,
-            first_insert,
-            last_insert,
-            plain,
-            rendered: OnceLock::new(),
-        }
-    }
-
-    /// The eviction that ends a plain batch, if any.
-    pub fn evicted_through(&self) -> Option<i64> {
-        match self.changes.last() {
-            Some(Change::Evicted { through }) => Some(*through),
-            _ => None,
-        }
-    }
-
-    /// How many of its inserts have ids above `after`.
-    pub fn inserts_after(&self, after: i64) -> usize {
-        if self.inserts == 0 || self.last_insert <= after {
-            0
-        } else if self.first_insert > after {
-            self.inserts
-        } else {
-            self.changes
-                .iter()
-                .filter(|change| matches!(change, Change::Inserted { id, .. } if *id > after))
-                .count()
-        }
-    }
-}
-
-/// What the live feed carries: one committed batch, shared by every subscriber.
-pub type Changes = Arc<Committed>;
-
 /// A cheap-to-clone handle to the store.
 #[derive(Clone)]
 pub struct Store {
@@ -296,9 +212,9 @@ impl Store {
         self.read(move |conn| queries::list(conn, &query)).await
     }
 
-    /// Summaries with ids above `after`, oldest first, at most `limit`.
-    pub async fn since(&self, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
-        self.read(move |conn| queries::since(conn, after, limit)).await
+    /// Which of the requests `ids` a text search (the filter's `q`) finds, bodies included.
+    pub async fn text_matches(&self, text: String, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+        self.read(move |conn| queries::text_matches(conn, &text, &ids)).await
     }
 
     /// One request in full.

@@ -14,44 +14,35 @@ use super::counters::EVICTED_THROUGH;
 use super::lookups::{self, NO_ENVELOPE};
 use super::row::{self, PayloadRow, SummaryRow};
 use super::{StoreError, headers_codec};
+use crate::filter::{Filter, ProfileFilter};
 use crate::profiles::Finding;
 use crate::record::{Detail, Summary};
 
-/// Which profile a listed request must have been checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvelopeFilter {
-    /// The profile of this name.
-    Is(String),
-    /// Requests that matched no profile.
-    None,
-}
-
-impl EnvelopeFilter {
-    /// The value the envelope lookup files a request under.
-    fn lookup_value(&self) -> &str {
-        match self {
-            EnvelopeFilter::Is(name) => name,
-            EnvelopeFilter::None => NO_ENVELOPE,
-        }
+/// The value the envelope lookup files a request under, for a profile filter.
+fn lookup_value(filter: &ProfileFilter) -> &str {
+    match filter {
+        ProfileFilter::Is(name) => name,
+        ProfileFilter::None => NO_ENVELOPE,
     }
 }
 
-/// A page request for the list, with its filters; every filter is optional and they combine with AND.
-#[derive(Debug, Clone, Default)]
+/// A page of the list: the requests matching a filter, from one end.
+#[derive(Debug, Clone)]
 pub struct ListQuery {
+    pub filter: Filter,
     pub limit: usize,
-    /// Only requests with a smaller id (exclusive).
-    pub before: Option<i64>,
-    pub method: Option<String>,
-    /// A plain string prefix of the path.
-    pub path_prefix: Option<String>,
-    pub envelope: Option<EnvelopeFilter>,
-    pub valid: Option<bool>,
-    /// `Some(true)`: duplicates only; `Some(false)`: first sightings and key-less requests only.
-    pub duplicate: Option<bool>,
-    pub event: Option<String>,
-    /// A case-insensitive substring of path, query or body text.
-    pub text: Option<String>,
+    pub from: PageStart,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// The newest requests, newest first.
+    Newest,
+    /// The newest requests below this id (exclusive), newest first: the list's next page.
+    Before(i64),
+    /// The oldest requests above this id (exclusive), oldest first: the live stream's catching up.
+    After(i64),
 }
 
 /// One page of the list.
@@ -116,7 +107,11 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Page, StoreEr
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let next_before = if requests.len() > query.limit {
         requests.truncate(query.limit);
-        requests.last().map(|summary| summary.id)
+        // Only a page newest first has an older page after it.
+        requests
+            .last()
+            .map(|summary| summary.id)
+            .filter(|_| !matches!(query.from, PageStart::After(_)))
     } else {
         None
     };
@@ -128,20 +123,31 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     let mut conditions: Vec<String> = Vec::new();
     let mut binds = Binds::default();
     let mut source = "requests".to_owned();
-    let text = query.text.as_ref().filter(|text| !text.is_empty());
-    let rare_side = query.valid == Some(false)
-        || query.duplicate == Some(true)
-        || query.method.as_deref().is_some_and(|method| method != "POST");
+    let filter = &query.filter;
+    let text = filter.text.as_ref().filter(|text| !text.is_empty());
+    let rare_side = filter.valid == Some(false)
+        || filter.duplicate == Some(true)
+        || filter.method.as_deref().is_some_and(|method| method != "POST");
     // One filter is read through its lookup view: an event first (one value), then a path prefix that few requests
     // match or that many match under one path, then an envelope unless a rare side of another filter has its own
     // index. A text search reads the payloads, which only `captures` joins.
     let mut path_looked_up = false;
     // The source is still open: an event reads its own lookup first, and a text search reads `captures`.
-    let lookup_free = text.is_none() && query.event.is_none();
-    if let Some(before) = query.before {
-        conditions.push(format!("r.id < {}", binds.bind(before)));
-    }
-    if let Some(method) = &query.method {
+    let lookup_free = text.is_none() && filter.event.is_none();
+    let order = match query.from {
+        PageStart::Newest => "DESC",
+        PageStart::Before(before) => {
+            conditions.push(format!("r.id < {}", binds.bind(before)));
+            "DESC"
+        }
+        PageStart::After(after) => {
+            // The views leave evicted requests out but do not skip them (see `generations.rs`): a cursor from before
+            // the last eviction starts past them.
+            conditions.push(format!("r.id > max({}, {EVICTED_THROUGH})", binds.bind(after)));
+            "ASC"
+        }
+    };
+    if let Some(method) = &filter.method {
         conditions.push(format!("r.method = {}", binds.bind(method.clone())));
         // Only methods other than POST are indexed. SQLite uses a partial index only when the query repeats its
         // condition word for word; for POST, most rows match and walking ids newest first finds a page at once.
@@ -149,7 +155,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
             conditions.push("r.method <> 'POST'".into());
         }
     }
-    if let Some(prefix) = query.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
+    if let Some(prefix) = filter.path_prefix.as_ref().filter(|prefix| !prefix.is_empty()) {
         match path_condition(conn, prefix, lookup_free, rare_side, &mut binds)? {
             PathCondition::Lookup(condition) => {
                 path_looked_up = true;
@@ -163,32 +169,32 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
             PathCondition::Row(condition) => conditions.push(condition),
         }
     }
-    if let Some(envelope) = &query.envelope {
+    if let Some(envelope) = &filter.envelope {
         if lookup_free && !path_looked_up && !rare_side {
             source = lookups::ENVELOPE.view();
-            let value = envelope.lookup_value().to_owned();
+            let value = lookup_value(envelope).to_owned();
             conditions.push(format!("r.lookup = {}", binds.bind(value)));
         } else {
             conditions.push(match envelope {
-                EnvelopeFilter::Is(name) => format!("r.envelope = {}", binds.bind(name.clone())),
-                EnvelopeFilter::None => "r.envelope IS NULL".to_owned(),
+                ProfileFilter::Is(name) => format!("r.envelope = {}", binds.bind(name.clone())),
+                ProfileFilter::None => "r.envelope IS NULL".to_owned(),
             });
         }
     }
     // Literals, not parameters: only invalid requests are indexed (`requests_invalid`), and SQLite matches a
     // partial index's condition only against literal text. Valid requests are the common side, found by walking
     // ids newest first.
-    match query.valid {
+    match filter.valid {
         Some(true) => conditions.push("r.valid = 1".into()),
         Some(false) => conditions.push("r.valid = 0".into()),
         None => {}
     }
-    match query.duplicate {
+    match filter.duplicate {
         Some(true) => conditions.push("r.duplicate_of IS NOT NULL".into()),
         Some(false) => conditions.push("r.duplicate_of IS NULL".into()),
         None => {}
     }
-    if let Some(event) = &query.event {
+    if let Some(event) = &filter.event {
         let column = if text.is_none() {
             source = lookups::EVENT.view();
             "r.lookup"
@@ -199,11 +205,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     }
     if let Some(text) = text {
         source = "captures".to_owned();
-        let needle = binds.bind(text.to_lowercase());
-        conditions.push(format!(
-            "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
-              OR instr(lower(CAST(r.body AS TEXT)), {needle}))"
-        ));
+        conditions.push(text_condition(text, &mut binds));
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -212,10 +214,36 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     };
     let limit = binds.bind(i64::try_from(query.limit + 1).unwrap_or(i64::MAX));
     let sql = format!(
-        "SELECT {} FROM {source} r{where_clause} ORDER BY r.id DESC LIMIT {limit}",
+        "SELECT {} FROM {source} r{where_clause} ORDER BY r.id {order} LIMIT {limit}",
         summary_columns()
     );
     Ok((sql, binds))
+}
+
+/// The text search as SQL on a row of `captures`: the list's, and the live stream's when only the body can tell
+/// (see [`Filter::matches`]). `lower()` folds ASCII letters only, as the filter's own matching does.
+fn text_condition(text: &str, binds: &mut Binds) -> String {
+    let needle = binds.bind(text.to_lowercase());
+    format!(
+        "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
+          OR instr(lower(CAST(r.body AS TEXT)), {needle}))"
+    )
+}
+
+/// Which of the requests `ids` a text search finds, in their bodies as well as their paths and queries.
+pub(super) fn text_matches(conn: &Connection, text: &str, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut binds = Binds::default();
+    let condition = text_condition(text, &mut binds);
+    let listed: Vec<String> = ids.iter().map(|id| binds.bind(*id)).collect();
+    let sql = format!(
+        "SELECT r.id FROM captures r WHERE r.id IN ({}) AND {condition} ORDER BY r.id",
+        listed.join(", ")
+    );
+    let mut statement = conn.prepare(&sql)?;
+    let found = statement
+        .query_map(params_from_iter(binds.0), |row| row.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(found)
 }
 
 /// How a page finds the requests under a path prefix.
@@ -324,21 +352,6 @@ fn paths_under(conn: &Connection, low: &str, high: &str) -> Result<Option<Vec<St
     Ok(Some(paths))
 }
 
-pub(super) fn since(conn: &Connection, after: i64, limit: usize) -> Result<Vec<Summary>, StoreError> {
-    // The views leave evicted requests out but do not skip them (see `generations.rs`): a cursor from before the
-    // last eviction starts past them.
-    let sql = format!(
-        "SELECT {} FROM requests r WHERE r.id > max(?1, {EVICTED_THROUGH}) ORDER BY r.id LIMIT ?2",
-        summary_columns()
-    );
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement
-        .query_map([after, limit], summary_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
-
 pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, StoreError> {
     let sql = format!(
         "SELECT {}, {} FROM captures r WHERE r.id = ?1",
@@ -438,6 +451,38 @@ fn counts(conn: &Connection, view: &str) -> Result<BTreeMap<String, i64>, StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A list query with its filter's fields flattened, as the tests spell them.
+    #[derive(Debug, Clone, Default)]
+    struct TestQuery {
+        limit: usize,
+        before: Option<i64>,
+        method: Option<String>,
+        path_prefix: Option<String>,
+        envelope: Option<ProfileFilter>,
+        valid: Option<bool>,
+        duplicate: Option<bool>,
+        event: Option<String>,
+        text: Option<String>,
+    }
+
+    impl TestQuery {
+        fn to_list(&self) -> ListQuery {
+            ListQuery {
+                filter: Filter {
+                    method: self.method.clone(),
+                    path_prefix: self.path_prefix.clone(),
+                    envelope: self.envelope.clone(),
+                    valid: self.valid,
+                    duplicate: self.duplicate,
+                    event: self.event.clone(),
+                    text: self.text.clone(),
+                },
+                limit: self.limit,
+                from: self.before.map_or(PageStart::Newest, PageStart::Before),
+            }
+        }
+    }
     use crate::store::generations::Generations;
     use crate::store::schema::{Durability, open_writer};
 
@@ -551,44 +596,44 @@ mod tests {
         // Each filter, and the index it must use (`None`: the common side of a filter, read along the table).
         let filters = [
             (
-                ListQuery {
+                TestQuery {
                     valid: Some(false),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 Some("invalid"),
             ),
             (
-                ListQuery {
+                TestQuery {
                     valid: Some(true),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 None,
             ),
             (
-                ListQuery {
+                TestQuery {
                     duplicate: Some(true),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 Some("duplicates"),
             ),
             (
-                ListQuery {
+                TestQuery {
                     method: Some("GET".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 Some("by_rare_method"),
             ),
             (
-                ListQuery {
+                TestQuery {
                     method: Some("POST".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 None,
             ),
         ];
         for (filter, index) in filters {
-            let query = ListQuery { limit: 50, ..filter };
-            let (sql, binds) = list_statement(&conn, &query).expect("statement");
+            let query = TestQuery { limit: 50, ..filter };
+            let (sql, binds) = list_statement(&conn, &query.to_list()).expect("statement");
             let plan = plan(&conn, &sql, binds.0);
             let reads = table_reads(&plan);
             assert_eq!(reads.len(), 2, "{query:?} reads each generation once: {plan}");
@@ -613,47 +658,47 @@ mod tests {
         let (_dir, conn) = store();
         let filters = [
             (
-                ListQuery {
+                TestQuery {
                     event: Some("invoices.created".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "event",
             ),
             (
-                ListQuery {
+                TestQuery {
                     event: Some("user.new".into()),
                     before: Some(1000),
                     valid: Some(false),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "event",
             ),
             (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::Is("channel_event".into())),
-                    ..ListQuery::default()
+                TestQuery {
+                    envelope: Some(ProfileFilter::Is("channel_event".into())),
+                    ..TestQuery::default()
                 },
                 "envelope",
             ),
             (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::Is("entity_action".into())),
+                TestQuery {
+                    envelope: Some(ProfileFilter::Is("entity_action".into())),
                     method: Some("POST".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "envelope",
             ),
             (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::None),
-                    ..ListQuery::default()
+                TestQuery {
+                    envelope: Some(ProfileFilter::None),
+                    ..TestQuery::default()
                 },
                 "envelope",
             ),
         ];
         for (filter, lookup) in filters {
-            let query = ListQuery { limit: 50, ..filter };
-            let (sql, binds) = list_statement(&conn, &query).expect("statement");
+            let query = TestQuery { limit: 50, ..filter };
+            let (sql, binds) = list_statement(&conn, &query.to_list()).expect("statement");
             let plan = plan(&conn, &sql, binds.0);
             for generation in [1, 2] {
                 assert!(
@@ -677,13 +722,13 @@ mod tests {
     #[test]
     fn a_rare_side_filter_beside_an_envelope_keeps_its_own_index() {
         let (_dir, conn) = store();
-        let query = ListQuery {
+        let query = TestQuery {
             limit: 50,
-            envelope: Some(EnvelopeFilter::Is("channel_event".into())),
+            envelope: Some(ProfileFilter::Is("channel_event".into())),
             valid: Some(false),
-            ..ListQuery::default()
+            ..TestQuery::default()
         };
-        let (sql, binds) = list_statement(&conn, &query).expect("statement");
+        let (sql, binds) = list_statement(&conn, &query.to_list()).expect("statement");
         let plan = plan(&conn, &sql, binds.0);
         let reads = table_reads(&plan);
         assert_eq!(reads.len(), 2, "{plan}");
@@ -711,12 +756,12 @@ mod tests {
     #[test]
     fn rare_path_prefix_uses_the_path_lookup() {
         let (_dir, conn) = store();
-        let query = ListQuery {
+        let query = TestQuery {
             limit: 50,
             path_prefix: Some("/hooks/".into()),
-            ..ListQuery::default()
+            ..TestQuery::default()
         };
-        let (sql, binds) = list_statement(&conn, &query).expect("statement");
+        let (sql, binds) = list_statement(&conn, &query.to_list()).expect("statement");
         let plan = plan(&conn, &sql, binds.0);
         assert_searched(&plan, "path", "value>? AND value<?)");
         assert!(!plan.contains("SCAN"), "{plan}");
@@ -742,10 +787,10 @@ mod tests {
             [3 * PREFIX_PROBE],
         )
         .expect("counter");
-        let query = |prefix: &str| ListQuery {
+        let query = |prefix: &str| TestQuery {
             limit: 50,
             path_prefix: Some(prefix.into()),
-            ..ListQuery::default()
+            ..TestQuery::default()
         };
 
         let under = |prefix: &str| paths_under(&conn, prefix, &format!("{prefix}\u{10FFFF}")).expect("paths");
@@ -767,7 +812,7 @@ mod tests {
             assert!(!ends.contains("SCAN"), "an end is found by a search: {ends}");
             assert!(!ends.contains("(rowid=?)"), "no summary is read: {ends}");
         }
-        let (sql, binds) = list_statement(&conn, &query("/crm/")).expect("statement");
+        let (sql, binds) = list_statement(&conn, &query("/crm/").to_list()).expect("statement");
         let one_path = plan(&conn, &sql, binds.0);
         // One path: searched by its value, so each lookup table's walk is in id order.
         assert_searched(&one_path, "path", "value=?");
@@ -775,20 +820,20 @@ mod tests {
 
         // A rare side of another filter keeps its own index rather than walking every request of the path.
         for rare in [
-            ListQuery {
+            TestQuery {
                 valid: Some(false),
                 ..query("/crm/")
             },
-            ListQuery {
+            TestQuery {
                 duplicate: Some(true),
                 ..query("/crm/")
             },
-            ListQuery {
+            TestQuery {
                 method: Some("GET".into()),
                 ..query("/crm/")
             },
         ] {
-            let (sql, binds) = list_statement(&conn, &rare).expect("statement");
+            let (sql, binds) = list_statement(&conn, &rare.to_list()).expect("statement");
             let with_rare = plan(&conn, &sql, binds.0);
             assert!(!with_rare.contains("path_ids"), "{rare:?}: {with_rare}");
             assert!(with_rare.contains(" INDEX "), "{rare:?}: {with_rare}");
@@ -800,7 +845,7 @@ mod tests {
             under("/crm/"),
             Some(vec!["/crm/events".to_owned(), "/crm/other".to_owned()])
         );
-        let (sql, binds) = list_statement(&conn, &query("/crm/")).expect("statement");
+        let (sql, binds) = list_statement(&conn, &query("/crm/").to_list()).expect("statement");
         let two_paths = plan(&conn, &sql, binds.0);
         assert_eq!(
             two_paths
@@ -818,7 +863,7 @@ mod tests {
             file(&format!("/crm/more/{path}"), first..first + 1);
         }
         assert_eq!(under("/crm/"), None);
-        let (sql, binds) = list_statement(&conn, &query("/crm/")).expect("statement");
+        let (sql, binds) = list_statement(&conn, &query("/crm/").to_list()).expect("statement");
         let walk = plan(&conn, &sql, binds.0);
         assert!(!walk.contains("path_ids"), "walks ids newest first: {walk}");
         assert!(!walk.contains("TEMP B-TREE"), "sorts: {walk}");
@@ -865,13 +910,13 @@ mod tests {
         let expected: Vec<i64> = (1..=last).rev().filter(|&id| crm(id) && id != deleted).collect();
         let mut before = None;
         for (page, want) in expected.chunks(50).take(3).enumerate() {
-            let query = ListQuery {
+            let query = TestQuery {
                 limit: 50,
                 path_prefix: Some("/crm/".into()),
                 before,
-                ..ListQuery::default()
+                ..TestQuery::default()
             };
-            let found = list(&conn, &query).expect("page");
+            let found = list(&conn, &query.to_list()).expect("page");
             let ids: Vec<i64> = found.requests.iter().map(|summary| summary.id).collect();
             assert_eq!(ids, want, "page {page}");
             assert_eq!(found.next_before, want.last().copied());
@@ -889,12 +934,12 @@ mod tests {
             paths_under(&conn, "/crm/", "/crm/\u{10FFFF}").expect("paths"),
             Some(vec!["/crm/events".to_owned(), "/crm/other".to_owned()])
         );
-        let query = ListQuery {
+        let query = TestQuery {
             limit: 50,
             path_prefix: Some("/crm/".into()),
-            ..ListQuery::default()
+            ..TestQuery::default()
         };
-        let first = list(&conn, &query).expect("page");
+        let first = list(&conn, &query.to_list()).expect("page");
         assert_eq!(first.requests.first().map(|summary| summary.id), Some(last + 1));
     }
 
@@ -936,39 +981,39 @@ mod tests {
 
         let filters = [
             (
-                ListQuery {
+                TestQuery {
                     event: Some("user.new".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "event = 'user.new'",
             ),
             (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::None),
-                    ..ListQuery::default()
+                TestQuery {
+                    envelope: Some(ProfileFilter::None),
+                    ..TestQuery::default()
                 },
                 "envelope IS NULL",
             ),
             (
-                ListQuery {
-                    envelope: Some(EnvelopeFilter::Is("entity_action".into())),
-                    ..ListQuery::default()
+                TestQuery {
+                    envelope: Some(ProfileFilter::Is("entity_action".into())),
+                    ..TestQuery::default()
                 },
                 "envelope = 'entity_action'",
             ),
             (
-                ListQuery {
+                TestQuery {
                     path_prefix: Some("/hooks/".into()),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "path LIKE '/hooks/%'",
             ),
             (
-                ListQuery {
+                TestQuery {
                     event: Some("invoices.created".into()),
                     path_prefix: Some("/other".into()),
                     valid: Some(false),
-                    ..ListQuery::default()
+                    ..TestQuery::default()
                 },
                 "event = 'invoices.created' AND path = '/other' AND valid = 0",
             ),
@@ -985,12 +1030,12 @@ mod tests {
             let mut found = Vec::new();
             let mut before = None;
             loop {
-                let query = ListQuery {
+                let query = TestQuery {
                     limit: 100,
                     before,
                     ..filter.clone()
                 };
-                let page = list(&conn, &query).expect("page");
+                let page = list(&conn, &query.to_list()).expect("page");
                 found.extend(page.requests.iter().map(|summary| summary.id));
                 match page.next_before {
                     Some(next) => before = Some(next),

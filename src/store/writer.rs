@@ -2,6 +2,7 @@
 //! them in one transaction, commits once, announces the changes, and only then answers the senders, so a reply
 //! always means "on disk". It never waits on a timer: an empty queue blocks, a busy one is drained.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{CachedStatement, Connection, Transaction, TransactionBehavior, params_from_iter};
@@ -268,8 +269,7 @@ impl Writer {
                     stored += 1;
                     inserted += 1;
                     if announce {
-                        let json = serde_json::to_string(&row.into_summary()).unwrap_or_default();
-                        changes.push(Change::Inserted { id: outcome.id, json });
+                        changes.push(Change::Captured(Arc::new(row.into_summary())));
                     }
                     done.push(Done::Inserted(outcome));
                 }

@@ -6,7 +6,7 @@ mod browser;
 mod capture;
 mod duplicates;
 mod envelopes;
-mod events;
 mod hardening;
 mod helpers;
+mod live_stream;
 mod startup;

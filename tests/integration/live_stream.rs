@@ -257,3 +257,124 @@ async fn a_store_far_over_a_lowered_keep_is_trimmed_a_slice_at_a_time() {
     );
     app.stop().await;
 }
+
+async fn open_stream_at(app: &TestApp, query: &str) -> reqwest::Response {
+    let response = app
+        .client
+        .get(app.url(&format!("/_/events?{query}")))
+        .send()
+        .await
+        .expect("open stream");
+    assert_eq!(response.status(), 200, "{query}");
+    response
+}
+
+/// The events decoded with the server's own type, as a Rust client of the stream reads them.
+fn decoded(events: &[Event]) -> Vec<hookscope::live::event::LiveEvent> {
+    events
+        .iter()
+        .filter_map(|event| {
+            hookscope::live::event::LiveEvent::from_sse(&event.name, &event.data).expect("every event decodes")
+        })
+        .collect()
+}
+
+fn request_ids(events: &[Event]) -> Vec<i64> {
+    decoded(events)
+        .iter()
+        .filter_map(|event| match event {
+            hookscope::live::event::LiveEvent::Request(summary) => Some(summary.id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_filtered_stream_sends_only_the_requests_that_match() {
+    let app = spawn_app().await;
+    let stream = open_stream_at(&app, "valid=false&event=invoices.created").await;
+    let wanted_event = channel_event("invoices.created", "k-1").replace("\"staging\"", "\"test\"");
+    let valid = app.post_json("/f", &channel_event("invoices.created", "k-2")).await;
+    let other_event = app
+        .post_json(
+            "/f",
+            &channel_event("invoices.updated", "k-3").replace("\"staging\"", "\"test\""),
+        )
+        .await;
+    let wanted = app.post_json("/f", &wanted_event).await;
+    let events = collect_events(stream, "request", 1).await;
+    assert_eq!(request_ids(&events), [wanted], "{valid} and {other_event} do not match");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_search_on_the_stream_looks_into_the_body() {
+    let app = spawn_app().await;
+    let stream = open_stream_at(&app, "q=NeEdLe").await;
+    app.post_with("/plain", "text/plain", b"nothing here".to_vec(), &[])
+        .await;
+    let in_path = app.post_with("/x/needle", "text/plain", b"-".to_vec(), &[]).await;
+    let in_body = app
+        .post_with("/plain", "text/plain", b"a needle inside".to_vec(), &[])
+        .await;
+    let events = collect_events(stream, "request", 2).await;
+    assert_eq!(request_ids(&events), [in_path, in_body]);
+    // The list finds the same ones.
+    let listed = app.get_json("/_/api/requests?q=NeEdLe", 200).await;
+    assert_eq!(ids_of(&listed), [in_body, in_path]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_filter_value_on_the_stream_is_a_400_as_in_the_list() {
+    let app = spawn_app().await;
+    for query in ["valid=maybe", "envelope=bogus", "complete=sometimes", "after=x"] {
+        let response = app
+            .client
+            .get(app.url(&format!("/_/events?{query}")))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), 400, "{query}");
+        let body: Value = response.json().await.expect("JSON error");
+        assert!(body["error"].as_str().is_some_and(|error| !error.is_empty()), "{body}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_complete_stream_replays_past_the_cap_in_order_then_goes_live() {
+    let app = spawn_app().await;
+    let mut sent = Vec::new();
+    for round in 0..12 {
+        let bodies: Vec<String> = (0..100)
+            .map(|n| channel_event("invoices.created", &format!("c-{round}-{n}")))
+            .collect();
+        let posts = bodies.iter().map(|body| app.post_json("/many", body));
+        sent.extend(futures_util::future::join_all(posts).await);
+    }
+    sent.sort_unstable();
+    assert!(sent.len() > hookscope::live::MAX_REPLAY);
+    // The capped stream gives up and asks for a resync.
+    let capped = open_stream_at(&app, "after=0").await;
+    assert_eq!(collect_events(capped, "resync", 1).await.len(), 1);
+    // The complete one sends every request, in order, then live ones.
+    let complete = open_stream_at(&app, "after=0&complete=1").await;
+    let late = {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            app.post_json("/late", &channel_event("invoices.created", "late")).await
+        }
+    };
+    let (events, late) = tokio::join!(collect_events(complete, "request", sent.len() + 1), late);
+    let mut expected = sent.clone();
+    expected.push(late);
+    assert_eq!(request_ids(&events), expected);
+    assert!(
+        events
+            .iter()
+            .all(|event| event.name != "skipped" && event.name != "resync")
+    );
+    app.stop().await;
+}

@@ -1,0 +1,288 @@
+//! One filter over captured requests. It is parsed from a query string (the list API and the live stream take the
+//! same parameters), turned into SQL by the store for the list, and matched against a single request in memory for
+//! the live stream, so that what a filter means is written once.
+
+use std::borrow::Cow;
+
+use crate::profiles::registry;
+use crate::record::Summary;
+
+/// Which profile a request must have been checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileFilter {
+    /// The profile of this name.
+    Is(String),
+    /// Requests that follow no profile.
+    None,
+}
+
+impl ProfileFilter {
+    /// The word the filter's parameter takes for requests that follow no profile.
+    pub const NONE: &'static str = "none";
+}
+
+/// A filter's conditions; each is optional and they combine with AND. An empty filter matches every request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// The exact method, upper case.
+    pub method: Option<String>,
+    /// A plain string prefix of the path (no wildcards: `%` and `_` mean themselves).
+    pub path_prefix: Option<String>,
+    /// The profile the body was checked against (`envelope` in the API).
+    pub envelope: Option<ProfileFilter>,
+    pub valid: Option<bool>,
+    /// `Some(true)`: duplicates only; `Some(false)`: first sightings and key-less requests only.
+    pub duplicate: Option<bool>,
+    /// The exact event name.
+    pub event: Option<String>,
+    /// A case-insensitive substring of the path, the query or the body (`q` in the API). Only ASCII letters fold
+    /// case, as SQLite's `lower()` does.
+    pub text: Option<String>,
+}
+
+/// A filter parameter with a value it does not take; reads as one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{parameter}={value:?} is not allowed; expected {expected}")]
+pub struct FilterError {
+    pub parameter: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl Filter {
+    /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
+    pub const PARAMETERS: [&'static str; 7] = ["method", "path", "envelope", "valid", "duplicate", "event", "q"];
+
+    /// Reads the filter from a raw query string (`valid=false&event=invoices.created`). An empty value is no
+    /// condition; when a parameter is given twice, the last one counts.
+    pub fn from_query(raw: &str) -> Result<Filter, FilterError> {
+        Filter::from_pairs(form_urlencoded::parse(raw.as_bytes()))
+    }
+
+    /// Reads the filter from decoded `name=value` pairs, ignoring names it does not take.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+    ) -> Result<Filter, FilterError> {
+        let mut filter = Filter::default();
+        for (name, value) in pairs {
+            let text = (!value.is_empty()).then(|| value.clone().into_owned());
+            match name.as_ref() {
+                "method" => filter.method = text.map(|method| method.to_ascii_uppercase()),
+                "path" => filter.path_prefix = text,
+                "envelope" => filter.envelope = text.map(|name| parse_profile(&name)).transpose()?,
+                "valid" => filter.valid = parse_boolean("valid", &value)?,
+                "duplicate" => filter.duplicate = parse_boolean("duplicate", &value)?,
+                "event" => filter.event = text,
+                "q" => filter.text = text,
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Whether the filter has no condition.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+
+    /// Whether a captured request matches, given its summary and, when at hand, its body. `None` when only the body
+    /// can tell (a text search that neither the path nor the query matches, without the body).
+    pub fn matches(&self, summary: &Summary, body: Option<&[u8]>) -> Option<bool> {
+        let decided = self.method.as_ref().is_none_or(|method| *method == summary.method)
+            && self
+                .path_prefix
+                .as_ref()
+                .is_none_or(|prefix| summary.path.starts_with(prefix.as_str()))
+            && self.envelope.as_ref().is_none_or(|wanted| match wanted {
+                ProfileFilter::Is(name) => summary.envelope.as_deref() == Some(name.as_str()),
+                ProfileFilter::None => summary.envelope.is_none(),
+            })
+            && self.valid.is_none_or(|valid| summary.valid == Some(valid))
+            && self
+                .duplicate
+                .is_none_or(|duplicate| summary.duplicate_of.is_some() == duplicate)
+            && self
+                .event
+                .as_ref()
+                .is_none_or(|event| summary.event.as_deref() == Some(event.as_str()));
+        if !decided {
+            return Some(false);
+        }
+        let Some(text) = &self.text else {
+            return Some(true);
+        };
+        let needle = text.to_lowercase();
+        if contains_folded(summary.path.as_bytes(), &needle) || contains_folded(summary.query.as_bytes(), &needle) {
+            return Some(true);
+        }
+        body.map(|body| contains_folded(body, &needle))
+    }
+
+    /// The filter as query parameters, for a client that passes it on (`valid=false&event=user.new`).
+    pub fn to_query(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        let boolean = |value: bool| if value { "true" } else { "false" };
+        if let Some(method) = &self.method {
+            query.append_pair("method", method);
+        }
+        if let Some(prefix) = &self.path_prefix {
+            query.append_pair("path", prefix);
+        }
+        match &self.envelope {
+            Some(ProfileFilter::Is(name)) => {
+                query.append_pair("envelope", name);
+            }
+            Some(ProfileFilter::None) => {
+                query.append_pair("envelope", ProfileFilter::NONE);
+            }
+            None => {}
+        }
+        if let Some(valid) = self.valid {
+            query.append_pair("valid", boolean(valid));
+        }
+        if let Some(duplicate) = self.duplicate {
+            query.append_pair("duplicate", boolean(duplicate));
+        }
+        if let Some(event) = &self.event {
+            query.append_pair("event", event);
+        }
+        if let Some(text) = &self.text {
+            query.append_pair("q", text);
+        }
+        query.finish()
+    }
+}
+
+fn parse_boolean(parameter: &'static str, value: &str) -> Result<Option<bool>, FilterError> {
+    match value {
+        "" => Ok(None),
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        _ => Err(FilterError {
+            parameter,
+            value: value.to_owned(),
+            expected: "true or false".to_owned(),
+        }),
+    }
+}
+
+fn parse_profile(name: &str) -> Result<ProfileFilter, FilterError> {
+    if name == ProfileFilter::NONE {
+        return Ok(ProfileFilter::None);
+    }
+    match registry::by_name(name) {
+        Some(profile) => Ok(ProfileFilter::Is(profile.name().to_owned())),
+        None => {
+            let names: Vec<&str> = registry::names().chain([ProfileFilter::NONE]).collect();
+            Err(FilterError {
+                parameter: "envelope",
+                value: name.to_owned(),
+                expected: format!("one of {}", names.join(", ")),
+            })
+        }
+    }
+}
+
+/// Whether `haystack`, with its ASCII letters in lower case, contains `needle` (already lower case): SQLite's
+/// `instr(lower(...), needle)`, which the list runs.
+fn contains_folded(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return true;
+    }
+    let folded = haystack.to_ascii_lowercase();
+    memchr::memmem::find(&folded, needle).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::BodyKind;
+
+    fn summary() -> Summary {
+        Summary {
+            id: 4,
+            received_at: "2026-11-22T10:15:30.123Z".into(),
+            method: "POST".into(),
+            path: "/hooks/Acme".into(),
+            query: "tenant=Blue".into(),
+            content_type: Some("application/json".into()),
+            body_size: 20,
+            body_kind: BodyKind::Json,
+            envelope: Some("channel_event".into()),
+            valid: Some(false),
+            event: Some("invoices.created".into()),
+            error_count: 1,
+            warning_count: 0,
+            idempotency_key: Some("k".into()),
+            duplicate_of: Some(1),
+        }
+    }
+
+    #[test]
+    fn an_empty_query_is_an_empty_filter_that_matches_everything() {
+        let filter = Filter::from_query("limit=5&before=9").expect("parses");
+        assert!(filter.is_empty());
+        assert_eq!(filter.matches(&summary(), None), Some(true));
+    }
+
+    #[test]
+    fn every_parameter_is_decoded() {
+        let filter = Filter::from_query(
+            "method=post&path=%2Fhooks&envelope=none&valid=false&duplicate=true&event=user.new&q=A+b",
+        )
+        .expect("valid query");
+        assert_eq!(filter.method.as_deref(), Some("POST"));
+        assert_eq!(filter.path_prefix.as_deref(), Some("/hooks"));
+        assert_eq!(filter.envelope, Some(ProfileFilter::None));
+        assert_eq!(filter.valid, Some(false));
+        assert_eq!(filter.duplicate, Some(true));
+        assert_eq!(filter.event.as_deref(), Some("user.new"));
+        assert_eq!(filter.text.as_deref(), Some("A b"));
+        assert_eq!(Filter::from_query(&filter.to_query()), Ok(filter));
+    }
+
+    #[test]
+    fn values_a_parameter_does_not_take_are_refused_by_name() {
+        for (raw, parameter) in [
+            ("valid=maybe", "valid"),
+            ("duplicate=1", "duplicate"),
+            ("envelope=bogus", "envelope"),
+        ] {
+            let error = Filter::from_query(raw).expect_err(raw);
+            assert_eq!(error.parameter, parameter);
+        }
+    }
+
+    #[test]
+    fn each_condition_matches_its_field() {
+        let s = summary();
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
+        assert_eq!(
+            matches("method=post&path=/hooks/&envelope=channel_event&valid=false"),
+            Some(true)
+        );
+        assert_eq!(matches("duplicate=true&event=invoices.created"), Some(true));
+        assert_eq!(matches("method=GET"), Some(false));
+        assert_eq!(matches("path=/other"), Some(false));
+        assert_eq!(matches("envelope=none"), Some(false));
+        assert_eq!(matches("valid=true"), Some(false));
+        assert_eq!(matches("duplicate=false"), Some(false));
+        assert_eq!(matches("event=invoices.updated"), Some(false));
+    }
+
+    #[test]
+    fn text_search_folds_ascii_case_in_path_query_and_body() {
+        let s = summary();
+        let filter = |q: &str| Filter::from_query(&format!("q={q}")).expect("q");
+        assert_eq!(filter("acme").matches(&s, None), Some(true));
+        assert_eq!(filter("BLUE").matches(&s, None), Some(true));
+        assert_eq!(filter("needle").matches(&s, None), None, "only the body can tell");
+        assert_eq!(filter("needle").matches(&s, Some(b"a NeEdLe here")), Some(true));
+        assert_eq!(filter("needle").matches(&s, Some(b"nothing")), Some(false));
+        assert_eq!(
+            filter("needle").matches(&s, Some(&[0xff, b'n', b'e', b'e', b'd', b'l', b'e'])),
+            Some(true)
+        );
+    }
+}
