@@ -143,7 +143,10 @@ pub fn start(path: &Path) -> Result<Checkpoints, OpenError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)
         .and_then(|conn| conn.busy_timeout(RUNNING_LOCK_WAIT).map(|()| conn))
-        .map_err(|source| OpenError::Sqlite { path: shown(), source })?;
+        .map_err(|source| OpenError::Sqlite {
+            path: shown(),
+            reason: source.to_string(),
+        })?;
     let (sender, requests) = sync_channel(1);
     let progress = Arc::new(Progress::default());
     let thread = std::thread::Builder::new()

@@ -3,6 +3,7 @@
 //! each. Reads go through a small pool of read-only connections on blocking threads; no async task ever holds a
 //! connection across an `.await`. Every committed batch of changes is announced on a bounded broadcast feed.
 
+mod batch;
 mod checkpointer;
 mod counters;
 mod feed;
@@ -88,10 +89,10 @@ pub enum OpenError {
     ReadOnly { path: String },
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("cannot open the database {path}: {source}")]
-    Sqlite { path: String, source: rusqlite::Error },
-    #[error("cannot open read connections to {path}: {source}")]
-    Pool { path: String, source: r2d2::Error },
+    #[error("cannot open the database {path}: {reason}")]
+    Sqlite { path: String, reason: String },
+    #[error("cannot open read connections to {path}: {reason}")]
+    Pool { path: String, reason: String },
     #[error("cannot create a temporary database: {0}")]
     Temporary(std::io::Error),
     #[error("cannot start the database writer: {0}")]
@@ -172,7 +173,7 @@ impl Store {
             writer::Writer::new(write_connection, changes.clone(), options.keep, checkpoints).map_err(|source| {
                 OpenError::Sqlite {
                     path: path.display().to_string(),
-                    source,
+                    reason: source.to_string(),
                 }
             })?;
         let thread = std::thread::Builder::new()
@@ -193,18 +194,17 @@ impl Store {
     /// Stores a request; returns once it is committed, with its id and the first request that carried its
     /// idempotency key.
     pub async fn insert(&self, request: NewRequest) -> Result<Stored, StoreError> {
-        self.command(|reply| writer::Command::Insert(Box::new(request), reply))
-            .await
+        self.call(move |batch| batch.insert(&request)).await
     }
 
     /// Deletes one request; `false` when there was no such request.
     pub async fn delete(&self, id: i64) -> Result<bool, StoreError> {
-        self.command(|reply| writer::Command::Delete(id, reply)).await
+        self.call(move |batch| batch.delete(id)).await
     }
 
     /// Deletes every request and forgets every idempotency key.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        self.command(writer::Command::Clear).await
+        self.call(|batch| batch.clear()).await
     }
 
     /// A page of summaries, newest first.
@@ -248,14 +248,18 @@ impl Store {
         }
     }
 
-    async fn command<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> writer::Command,
-    ) -> Result<T, StoreError> {
+    /// Runs `work` in the writer's next batch, inside its transaction; answers once the batch is committed. This is
+    /// how every write reaches the database: a new kind of write is a method on [`batch::Batch`] and a call here.
+    async fn call<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut batch::Batch<'_>) -> rusqlite::Result<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
+        let job = Box::new(writer::Call::new(work, reply));
         self.shared
             .commands
-            .send(make(reply))
+            .send(writer::Command::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -286,6 +290,6 @@ fn read_pool(path: &Path) -> Result<r2d2::Pool<SqliteConnectionManager>, OpenErr
         .build(manager)
         .map_err(|source| OpenError::Pool {
             path: path.display().to_string(),
-            source,
+            reason: source.to_string(),
         })
 }

@@ -190,7 +190,7 @@ fn classify(path: &str, source: rusqlite::Error) -> OpenError {
         Some(ErrorCode::NotADatabase) => OpenError::NotSqlite { path: path.to_owned() },
         _ => OpenError::Sqlite {
             path: path.to_owned(),
-            source,
+            reason: source.to_string(),
         },
     }
 }
