@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::OpenError;
+use super::error::OpenError;
 use super::schema::RUNNING_LOCK_WAIT;
 
 /// WAL growth, in pages, after which the thread is asked to copy what is new (1 MB of 4 KiB pages). The thread

@@ -11,9 +11,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
 use super::counters::EVICTED_THROUGH;
+use super::error::StoreError;
+use super::headers_codec;
 use super::lookups::{self, NO_ENVELOPE};
 use super::row::{self, PayloadRow, SummaryRow};
-use super::{StoreError, headers_codec};
 use crate::filter::{Filter, ProfileFilter};
 use crate::profiles::Finding;
 use crate::record::{Detail, Summary};

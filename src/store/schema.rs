@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use super::OpenError;
 use super::counters::Counter;
+use super::error::OpenError;
 use super::generations;
 
 /// Marks a SQLite file as hookscope's (`PRAGMA application_id`), so that another program's database is never

@@ -14,10 +14,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::batch::{Batch, Ended, StoreState};
 use super::checkpointer::Checkpoints;
 use super::counters::Counter;
+use super::error::StoreError;
+use super::feed::{Change, Changes, Committed};
 use super::generations::Generations;
 use super::keys::{BatchKeys, KeyIndex};
 use super::queries;
-use super::{Change, Changes, Committed, StoreError};
 
 /// A writer that waited this long for work was idle: it uses the batch to catch up on housekeeping.
 const IDLE_GAP: Duration = Duration::from_millis(20);
