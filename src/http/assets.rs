@@ -56,17 +56,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_are_served_under_the_version() {
-        let response = serve(VERSION, &["app.css"]).expect("the stylesheet");
-        assert_eq!(response.headers()[CONTENT_TYPE], "text/css; charset=utf-8");
+    fn modules_in_a_folder_are_served_under_the_version() {
+        let response = serve(VERSION, &["js", "app.js"]).expect("the entry module");
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/javascript; charset=utf-8");
         assert_eq!(response.headers()[CACHE_CONTROL], "public, max-age=86400");
+        assert!(serve(VERSION, &["app.css"]).is_ok());
     }
 
     #[test]
     fn other_versions_dot_segments_and_empty_segments_are_not_found() {
         for (version, path) in [
-            ("0.0.0-other", &["app.css"][..]),
-            ("", &["app.css"][..]),
+            ("0.0.0-other", &["js", "app.js"][..]),
+            ("", &["js", "app.js"][..]),
             (VERSION, &[][..]),
             (VERSION, &["js"][..]),
             (VERSION, &["js", ""][..]),
