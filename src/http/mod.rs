@@ -86,7 +86,7 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
             Ok(live::response(&state.live, subscription, &state.shutdown))
         }
         ["_", "events"] => Err(not_allowed("GET, HEAD")),
-        ["_", "static", name] if reading => assets::serve(name),
+        ["_", "static", version, path @ ..] if reading => assets::serve(version, path),
         ["_", "qr.svg"] if reading => qr::render(request.uri().query()),
         ["_", "health"] if reading => Ok(json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))),
         ["_", "health"] => Err(not_allowed("GET, HEAD")),

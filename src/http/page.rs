@@ -16,7 +16,8 @@ struct IndexPage<'a> {
     origin: &'a str,
     /// A ready-to-paste first webhook.
     curl: String,
-    /// Busts the browser cache of the assets when the binary changes.
+    /// The first segment of every asset URL (`/_/static/{version}/…`), so a new binary's assets never come
+    /// from the browser cache of an older one.
     version: &'static str,
 }
 
@@ -31,7 +32,7 @@ pub fn index(headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
     let page = IndexPage {
         curl: sample_curl(&origin),
         origin: &origin,
-        version: env!("CARGO_PKG_VERSION"),
+        version: super::assets::VERSION,
     };
     let html = page.render().map_err(|error| ApiError::Internal(error.into()))?;
     Ok(with_body(StatusCode::OK, "text/html; charset=utf-8", html))

@@ -1,0 +1,80 @@
+// The filters: their state and form, their mirror in the page URL's query (setUrlParam serves the booth
+// and theme toggles too), matches() for live arrivals, and the event filter's suggestions.
+
+import { $, el } from "./dom.js";
+import { state } from "./state.js";
+
+export const FILTER_KEYS = ["q", "method", "envelope", "valid", "duplicate", "event"];
+
+export function hasFilters() {
+  return FILTER_KEYS.some((key) => state.filters[key]);
+}
+
+/** Whether a live summary belongs in the list under the active filters (`q` is checked by the caller). */
+export function matches(s) {
+  const f = state.filters;
+  if (f.method && s.method.toUpperCase() !== f.method.toUpperCase()) return false;
+  if (f.envelope && (s.envelope || "none") !== f.envelope) return false;
+  if (f.valid && String(s.valid) !== f.valid) return false;
+  if (f.duplicate === "true" && s.duplicate_of === null) return false;
+  if (f.duplicate === "false" && s.duplicate_of !== null) return false;
+  if (f.event && s.event !== f.event) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------- URL state
+
+export function setUrlParam(name, value) {
+  const url = new URL(location.href);
+  if (value === null || value === "") url.searchParams.delete(name);
+  else url.searchParams.set(name, value);
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+}
+
+export function readFiltersFromUrl() {
+  const params = new URLSearchParams(location.search);
+  for (const key of FILTER_KEYS) {
+    const value = params.get(key) || "";
+    state.filters[key] = value;
+    const input = $(`f-${key}`);
+    if (input) input.value = value;
+  }
+}
+
+function applyFilters(reload) {
+  for (const key of FILTER_KEYS) {
+    const value = $(`f-${key}`).value.trim();
+    state.filters[key] = value;
+    setUrlParam(key, value || null);
+  }
+  $("f-reset").hidden = !hasFilters();
+  reload();
+}
+
+/** Wires the filter form: every change is applied to the state and the page URL, then `reload` runs. */
+export function wireFilters(reload) {
+  const apply = () => applyFilters(reload);
+  const form = $("filters");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    apply();
+  });
+  form.addEventListener("change", apply);
+  let searchTimer = null;
+  $("f-q").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(apply, 300);
+  });
+  $("f-reset").addEventListener("click", () => {
+    for (const key of FILTER_KEYS) $(`f-${key}`).value = "";
+    apply();
+  });
+}
+
+// Event names seen so far, offered as suggestions by the event filter.
+const knownEvents = new Set();
+export function addKnownEvent(name) {
+  if (!name || knownEvents.has(name) || knownEvents.size > 200) return;
+  knownEvents.add(name);
+  $("known-events").appendChild(el("option", { value: name }));
+}

@@ -1,0 +1,140 @@
+// The live stream (/_/events): connecting and reconnecting from the last known id, arrivals (shown, counted,
+// or held while paused), deletions, evictions, clears, skipped bursts and resyncs.
+
+import { $ } from "./dom.js";
+import { api } from "./api.js";
+import { boothArrival, renderBoothRecent } from "./booth.js";
+import { markDetailGone, onDeleted } from "./detail.js";
+import { addKnownEvent, matches } from "./filters.js";
+import { clearList, insertRow, reloadList, updateEmpty, updateNotice } from "./list.js";
+import { countArrival, refreshStats, scheduleStats } from "./stats.js";
+import { state } from "./state.js";
+
+export function setConn(kind, text) {
+  const conn = $("conn");
+  conn.className = `conn conn-${kind}`;
+  $("conn-text").textContent = text;
+  conn.title = kind === "live" ? "Connected: new requests appear as they arrive" : text;
+}
+
+export function connect() {
+  clearTimeout(state.retryTimer);
+  if (state.es) state.es.close();
+  const es = new EventSource(`/_/events?after=${state.lastId}`);
+  state.es = es;
+  es.addEventListener("open", () => {
+    if (state.es !== es) return;
+    state.retryMs = 1000;
+    setConn("live", "live");
+    scheduleStats(300);
+  });
+  es.addEventListener("error", () => {
+    if (state.es !== es) return;
+    // We reconnect ourselves, from the last id we know, so nothing captured meanwhile is missed, even when
+    // no request event (and so no Last-Event-ID) was received before the drop.
+    es.close();
+    state.es = null;
+    setConn("reconnecting", "reconnecting…");
+    state.retryTimer = setTimeout(connect, state.retryMs);
+    state.retryMs = Math.min(state.retryMs * 2, 4000);
+  });
+  es.addEventListener("request", (event) => {
+    if (state.es !== es) return;
+    let s;
+    try {
+      s = JSON.parse(event.data);
+    } catch (_) {
+      return;
+    }
+    onArrival(s);
+  });
+  es.addEventListener("deleted", (event) => {
+    const { id } = JSON.parse(event.data);
+    onDeleted([id]);
+  });
+  es.addEventListener("evicted", (event) => {
+    const { through } = JSON.parse(event.data);
+    onDeleted([...state.rows.keys()].filter((id) => id <= through));
+    state.buffered = state.buffered.filter((s) => s.id > through);
+    if (state.openId !== null && state.openId <= through) markDetailGone();
+  });
+  es.addEventListener("cleared", () => {
+    clearList();
+    state.buffered = [];
+    state.nextBefore = null;
+    if (state.openId !== null) markDetailGone();
+    refreshStats();
+    updateNotice();
+    updateEmpty();
+    renderBoothRecent();
+  });
+  // Under heavy load the server sends only the newest requests, after one event that counts the rest.
+  es.addEventListener("skipped", (event) => {
+    if (state.es !== es) return;
+    let info;
+    try {
+      info = JSON.parse(event.data);
+    } catch (_) {
+      return;
+    }
+    state.lastId = Math.max(state.lastId, info.through);
+    state.skipped += info.count;
+    scheduleStats();
+    updateNotice();
+  });
+  es.addEventListener("resync", () => resync());
+}
+
+async function resync() {
+  await learnHead();
+  await Promise.all([reloadList(), refreshStats()]);
+  renderBoothRecent();
+}
+
+/** Learns the newest id in the store, so the stream can start right after it. */
+export async function learnHead() {
+  try {
+    const page = await api("/_/api/requests?limit=1");
+    if (page.requests.length) state.lastId = Math.max(state.lastId, page.requests[0].id);
+  } catch (_) {
+    /* the stream then replays from what we know */
+  }
+}
+
+function onArrival(s) {
+  state.lastId = Math.max(state.lastId, s.id);
+  if (s.id > state.statsHead) countArrival(s);
+  scheduleStats();
+  boothArrival(s);
+  if (state.paused) {
+    if (!state.rows.has(s.id) && !state.buffered.some((b) => b.id === s.id)) state.buffered.push(s);
+    updateNotice();
+    return;
+  }
+  showArrival(s);
+}
+
+function showArrival(s) {
+  if (!matches(s)) return;
+  if (state.filters.q) {
+    if (!state.rows.has(s.id)) state.staleSearch += 1;
+    updateNotice();
+    return;
+  }
+  if (insertRow(s, true)) {
+    updateEmpty();
+    addKnownEvent(s.event);
+  }
+}
+
+// ---------------------------------------------------------------- pause
+
+export function setPaused(paused) {
+  state.paused = paused;
+  if (!paused) {
+    const waiting = state.buffered;
+    state.buffered = [];
+    for (const s of waiting) showArrival(s);
+  }
+  updateNotice();
+}
