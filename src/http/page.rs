@@ -7,6 +7,7 @@ use hyper::{HeaderMap, Response, StatusCode};
 
 use super::error::ApiError;
 use super::response::{Body, with_body};
+use crate::profiles::registry;
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -19,6 +20,8 @@ struct IndexPage<'a> {
     /// The first segment of every asset URL (`/_/static/{version}/…`), so a new binary's assets never come
     /// from the browser cache of an older one.
     version: &'static str,
+    /// Every payload profile's name, for the profile filter.
+    profiles: Vec<&'static str>,
 }
 
 /// `GET /`
@@ -33,6 +36,7 @@ pub fn index(headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
         curl: sample_curl(&origin),
         origin: &origin,
         version: super::assets::VERSION,
+        profiles: registry::names().collect(),
     };
     let html = page.render().map_err(|error| ApiError::Internal(error.into()))?;
     Ok(with_body(StatusCode::OK, "text/html; charset=utf-8", html))

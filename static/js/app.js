@@ -13,7 +13,7 @@ import { closeDetail, openRecord, routeFromHash } from "./detail.js";
 import { hasFilters, readFiltersFromUrl, setUrlParam, wireFilters } from "./filters.js";
 import { loadMore, moveCursor, refreshTimes, reloadList, sendSamples } from "./list.js";
 import { refreshStats } from "./stats.js";
-import { connect, learnHead, setConn, setPaused } from "./stream.js";
+import { connect, learnHead, restartStream, setConn, setPaused } from "./stream.js";
 import { CURL, state } from "./state.js";
 
 // ---------------------------------------------------------------- theme
@@ -62,7 +62,7 @@ function onKey(event) {
       setPaused(!state.paused);
       break;
     case "b":
-      setBooth(!state.booth, true);
+      toggleBooth();
       break;
     default:
       return;
@@ -74,7 +74,7 @@ function wire() {
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", routeFromHash);
   $("pause").addEventListener("click", () => setPaused(!state.paused));
-  $("booth-toggle").addEventListener("click", () => setBooth(!state.booth, true));
+  $("booth-toggle").addEventListener("click", toggleBooth);
   $("theme-toggle").addEventListener("click", () => setTheme(THEMES[(THEMES.indexOf(state.theme) + 1) % THEMES.length], true));
   $("notice-action").addEventListener("click", (event) => {
     if (event.currentTarget.dataset.action === "resume") setPaused(false);
@@ -83,7 +83,10 @@ function wire() {
   $("more").addEventListener("click", loadMore);
   $("send-samples").addEventListener("click", sendSamples);
   $("copy-first-curl").addEventListener("click", () => copyText(CURL, "curl command"));
-  wireFilters(reloadList);
+  wireFilters(() => {
+    restartStream();
+    reloadList();
+  });
   // One listener opens the clicked row's record; the duplicate badge's link stops its click before it gets here.
   $("list").addEventListener("click", (event) => {
     const row = event.target.closest("li.row");
@@ -96,6 +99,16 @@ function wire() {
     observer.observe($("more"));
   }
   setInterval(refreshTimes, 15000);
+  // A filtered stream brings only matching requests, so the counts of all requests are re-read now and then.
+  setInterval(() => {
+    if (state.streamFiltered) refreshStats();
+  }, 3000);
+}
+
+/** The booth shows every request, so the stream drops the list's filters while it is on. */
+function toggleBooth() {
+  setBooth(!state.booth, true);
+  if (hasFilters()) restartStream();
 }
 
 async function start() {

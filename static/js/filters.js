@@ -1,5 +1,6 @@
 // The filters: their state and form, their mirror in the page URL's query (setUrlParam serves the booth
-// and theme toggles too), matches() for live arrivals, and the event filter's suggestions.
+// and theme toggles too), and the event filter's suggestions. The server applies them, to the list and to the
+// live stream alike; the page never matches a request itself.
 
 import { $, el } from "./dom.js";
 import { state } from "./state.js";
@@ -8,18 +9,6 @@ export const FILTER_KEYS = ["q", "method", "envelope", "valid", "duplicate", "ev
 
 export function hasFilters() {
   return FILTER_KEYS.some((key) => state.filters[key]);
-}
-
-/** Whether a live summary belongs in the list under the active filters (`q` is checked by the caller). */
-export function matches(s) {
-  const f = state.filters;
-  if (f.method && s.method.toUpperCase() !== f.method.toUpperCase()) return false;
-  if (f.envelope && (s.envelope || "none") !== f.envelope) return false;
-  if (f.valid && String(s.valid) !== f.valid) return false;
-  if (f.duplicate === "true" && s.duplicate_of === null) return false;
-  if (f.duplicate === "false" && s.duplicate_of !== null) return false;
-  if (f.event && s.event !== f.event) return false;
-  return true;
 }
 
 // ---------------------------------------------------------------- URL state

@@ -102,7 +102,6 @@ export function updateEmpty() {
 
 export async function reloadList() {
   const generation = ++state.generation;
-  state.staleSearch = 0;
   state.skipped = 0;
   updateNotice();
   let page;
@@ -163,11 +162,6 @@ export function updateNotice() {
     notice.hidden = false;
   } else if (state.skipped) {
     text.textContent = `${plural(state.skipped, "more request")} arrived faster than the list shows them`;
-    action.textContent = "Refresh";
-    action.dataset.action = "refresh";
-    notice.hidden = false;
-  } else if (state.staleSearch) {
-    text.textContent = `${plural(state.staleSearch, "new request")} — the search may match them`;
     action.textContent = "Refresh";
     action.dataset.action = "refresh";
     notice.hidden = false;

@@ -18,9 +18,9 @@ export const state = {
   stats: null,
   statsHead: 0, // the newest id known to be included in stats
   filters: {},
-  staleSearch: 0, // live arrivals not shown because a text search is active
   skipped: 0, // requests the server left out of the live stream because they came too fast to show
   es: null,
+  streamFiltered: false, // the live stream carries only the requests that match the filters, so counts are re-read
   retryMs: 1000,
   retryTimer: null,
   generation: 0, // bumped on every list reload, so stale responses are dropped

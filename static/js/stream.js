@@ -1,11 +1,11 @@
-// The live stream (/_/events): connecting and reconnecting from the last known id, arrivals (shown, counted,
-// or held while paused), deletions, evictions, clears, skipped bursts and resyncs.
+// The live stream (/_/events): connecting and reconnecting from the last known id with the active filters,
+// arrivals (shown, counted, or held while paused), deletions, evictions, clears, skipped bursts and resyncs.
 
 import { $ } from "./dom.js";
-import { api } from "./api.js";
+import { api, filterParams } from "./api.js";
 import { boothArrival, renderBoothRecent } from "./booth.js";
 import { markDetailGone, onDeleted } from "./detail.js";
-import { addKnownEvent, matches } from "./filters.js";
+import { addKnownEvent, hasFilters } from "./filters.js";
 import { clearList, insertRow, reloadList, updateEmpty, updateNotice } from "./list.js";
 import { countArrival, refreshStats, scheduleStats } from "./stats.js";
 import { state } from "./state.js";
@@ -20,7 +20,11 @@ export function setConn(kind, text) {
 export function connect() {
   clearTimeout(state.retryTimer);
   if (state.es) state.es.close();
-  const es = new EventSource(`/_/events?after=${state.lastId}`);
+  // With filters (and outside the booth, which shows everything) the server sends only the requests that match.
+  state.streamFiltered = !state.booth && hasFilters();
+  const params = state.streamFiltered ? filterParams() : new URLSearchParams();
+  params.set("after", String(state.lastId));
+  const es = new EventSource(`/_/events?${params}`);
   state.es = es;
   es.addEventListener("open", () => {
     if (state.es !== es) return;
@@ -91,6 +95,16 @@ async function resync() {
   renderBoothRecent();
 }
 
+/** Starts the stream again after the filters (or the booth, which shows everything) changed: from the newest
+ * stored id, with whatever arrived meanwhile left to the list's reload, and the counts read again. */
+export async function restartStream() {
+  state.buffered = [];
+  await learnHead();
+  connect();
+  // Counts bumped live only while the stream saw every request; read them afresh.
+  refreshStats();
+}
+
 /** Learns the newest id in the store, so the stream can start right after it. */
 export async function learnHead() {
   try {
@@ -103,7 +117,8 @@ export async function learnHead() {
 
 function onArrival(s) {
   state.lastId = Math.max(state.lastId, s.id);
-  if (s.id > state.statsHead) countArrival(s);
+  // A filtered stream does not see every request, so the counts of all of them are re-read instead.
+  if (!state.streamFiltered && s.id > state.statsHead) countArrival(s);
   scheduleStats();
   boothArrival(s);
   if (state.paused) {
@@ -115,12 +130,6 @@ function onArrival(s) {
 }
 
 function showArrival(s) {
-  if (!matches(s)) return;
-  if (state.filters.q) {
-    if (!state.rows.has(s.id)) state.staleSearch += 1;
-    updateNotice();
-    return;
-  }
   if (insertRow(s, true)) {
     updateEmpty();
     addKnownEvent(s.event);
