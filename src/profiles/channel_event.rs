@@ -4,8 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::channels::allowed_events;
-use super::registry::Profile;
-use super::{Facts, Findings, check_one_of, type_name};
+use super::profile::{Facts, Findings, Profile, check_one_of, type_name};
 
 /// The members that make up the envelope.
 const MEMBERS: &[&str] = &["event", "message", "idempotency_key", "environment", "data"];

@@ -2,8 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::registry::Profile;
-use super::{Facts, Findings, check_one_of, pointer, type_name};
+use super::profile::{Facts, Findings, Profile, check_one_of, pointer, type_name};
 
 /// The members that make up the envelope.
 const MEMBERS: &[&str] = &["entity_id", "entity_type", "action_type", "result"];

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::Finding;
+use super::profile::Finding;
 
 /// A parsed body and the duplicate keys found in it.
 pub struct Parsed {

@@ -6,23 +6,15 @@ mod channel_event;
 pub mod channels;
 mod entity_action;
 mod json;
+mod profile;
 #[cfg(test)]
 mod properties;
 pub mod registry;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use registry::Profile;
-
-/// One problem found in a body: where it is (a JSON Pointer, `""` for the whole body) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Finding {
-    /// JSON Pointer (RFC 6901) into the body.
-    pub path: String,
-    /// A plain sentence for a person.
-    pub message: String,
-}
+pub use profile::{Facts, Finding, Findings};
 
 /// What kind of bytes a body holds, so a viewer knows how to show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,44 +69,6 @@ pub struct Verdict {
     pub warnings: Vec<Finding>,
     /// The body's own idempotency key, for envelopes that carry one.
     pub idempotency_key: Option<String>,
-}
-
-/// Collects findings while a profile checks a body.
-#[derive(Default)]
-pub struct Findings {
-    errors: Vec<Finding>,
-    warnings: Vec<Finding>,
-}
-
-impl Findings {
-    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(Finding {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Finding {
-            path: path.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Warns about every top-level member the profile does not define.
-    fn warn_unexpected_members(&mut self, object: &Map<String, Value>, profile: &dyn Profile) {
-        for key in object.keys() {
-            if !profile.members().contains(&key.as_str()) {
-                self.warn(
-                    pointer(&[key]),
-                    format!(
-                        "unexpected member \"{key}\": not part of the {} envelope",
-                        profile.name()
-                    ),
-                );
-            }
-        }
-    }
 }
 
 /// Inspects a body: its kind, its envelope, and every error and warning, each at its JSON path.
@@ -182,15 +136,6 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
     verdict
 }
 
-/// What a profile's check learned besides its findings.
-#[derive(Default)]
-pub struct Facts {
-    /// The event name, as the profile defines it.
-    pub event: Option<String>,
-    /// The body's own idempotency key, for profiles that carry one.
-    pub idempotency_key: Option<String>,
-}
-
 /// Whether a `Content-Type` value names JSON: `application/json` or any `+json` type.
 pub fn declares_json(content_type: &str) -> bool {
     let essence = content_type
@@ -202,74 +147,9 @@ pub fn declares_json(content_type: &str) -> bool {
     essence == "application/json" || essence.ends_with("+json")
 }
 
-/// A JSON Pointer built from unescaped reference tokens.
-fn pointer(tokens: &[&str]) -> String {
-    tokens.iter().fold(String::new(), |mut path, token| {
-        path.push('/');
-        path.push_str(&token.replace('~', "~0").replace('/', "~1"));
-        path
-    })
-}
-
-/// How a JSON value's type reads in an error message.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(number) if number.is_i64() || number.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Checks that `object[member]` is a string from `allowed`, reporting what is wrong; returns the string if it is one.
-fn check_one_of<'a>(
-    object: &'a Map<String, Value>,
-    member: &str,
-    allowed: &[&str],
-    findings: &mut Findings,
-) -> Option<&'a str> {
-    // The path and the list are written only for a finding: this runs for every capture, and most are valid.
-    let path = || pointer(&[member]);
-    let list = || allowed.join(", ");
-    match object.get(member) {
-        None => {
-            findings.error(
-                path(),
-                format!("required member \"{member}\" is missing (one of: {})", list()),
-            );
-            None
-        }
-        Some(Value::String(text)) => {
-            if !allowed.contains(&text.as_str()) {
-                findings.error(
-                    path(),
-                    format!("\"{text}\" is not allowed here; expected one of: {}", list()),
-                );
-            }
-            Some(text)
-        }
-        Some(other) => {
-            findings.error(
-                path(),
-                format!("must be a string (one of: {}), not {}", list(), type_name(other)),
-            );
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pointer_escapes_tilde_and_slash() {
-        assert_eq!(pointer(&["a/b", "c~d"]), "/a~1b/c~0d");
-        assert_eq!(pointer(&[]), "");
-    }
 
     #[test]
     fn json_content_types_are_recognised() {

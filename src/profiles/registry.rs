@@ -5,30 +5,7 @@ use serde_json::{Map, Value};
 
 use super::channel_event::ChannelEvent;
 use super::entity_action::EntityAction;
-use super::{Facts, Findings};
-
-/// One payload shape: how a body is recognised as its kind, how it is checked, and what it names (the event and
-/// the idempotency key, in the [`Facts`] its check returns).
-pub trait Profile: Sync {
-    /// The name used in the API, the database and the page (`channel_event`).
-    fn name(&self) -> &'static str;
-
-    /// The top-level members that make up the shape.
-    fn members(&self) -> &'static [&'static str];
-
-    /// How strongly a JSON object resembles this profile: 0 is not at all. The profile that resembles a body most
-    /// checks it.
-    fn resemblance(&self, object: &Map<String, Value>) -> usize {
-        self.members()
-            .iter()
-            .filter(|member| object.contains_key(**member))
-            .count()
-    }
-
-    /// Checks an object of this kind, recording errors and warnings at their JSON paths; returns its event name and
-    /// idempotency key.
-    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts;
-}
+pub use super::profile::Profile;
 
 /// The built-in profiles, in order of preference when two resemble a body equally.
 pub static BUILT_IN: &[&dyn Profile] = &[&ChannelEvent, &EntityAction];
