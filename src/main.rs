@@ -27,8 +27,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Log lines are written by a thread of their own; when it falls behind, lines are dropped rather than
-    // capture being slowed. The guard flushes what is queued when main returns.
+    // Log lines are written by a thread of their own through a bounded queue (tracing-appender's default of
+    // 128,000 lines); when it falls behind, lines are dropped rather than capture being slowed. The guard flushes
+    // what is queued when main returns.
     let (log_writer, _log_guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
