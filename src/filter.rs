@@ -201,10 +201,7 @@ mod tests {
 
     fn summary() -> Summary {
         Summary {
-            id: 4,
-            received_at: "2026-11-22T10:15:30.123Z".into(),
             method: "POST".into(),
-            path: "/hooks/Acme".into(),
             query: "tenant=Blue".into(),
             content_type: Some("application/json".into()),
             body_size: 20,
@@ -213,9 +210,9 @@ mod tests {
             valid: Some(false),
             event: Some("invoices.created".into()),
             error_count: 1,
-            warning_count: 0,
             idempotency_key: Some("k".into()),
             duplicate_of: Some(1),
+            ..Summary::example(4, "/hooks/Acme")
         }
     }
 

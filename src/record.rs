@@ -65,6 +65,30 @@ pub struct Summary {
     pub duplicate_of: Option<i64>,
 }
 
+impl Summary {
+    /// A summary of an empty `POST` with nothing to check, for tests to adjust.
+    #[cfg(test)]
+    pub fn example(id: i64, path: &str) -> Summary {
+        Summary {
+            id,
+            received_at: "2026-11-22T10:15:30.123Z".into(),
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            content_type: None,
+            body_size: 0,
+            body_kind: BodyKind::Empty,
+            envelope: None,
+            valid: None,
+            event: None,
+            error_count: 0,
+            warning_count: 0,
+            idempotency_key: None,
+            duplicate_of: None,
+        }
+    }
+}
+
 /// A stored request in full.
 #[derive(Debug, Clone, Serialize)]
 pub struct Detail {

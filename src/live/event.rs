@@ -128,26 +128,9 @@ impl LiveEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profiles::BodyKind;
 
     fn summary(path: &str) -> Summary {
-        Summary {
-            id: 7,
-            received_at: "2026-11-22T10:15:30.123Z".into(),
-            method: "POST".into(),
-            path: path.into(),
-            query: String::new(),
-            content_type: None,
-            body_size: 0,
-            body_kind: BodyKind::Empty,
-            envelope: None,
-            valid: None,
-            event: None,
-            error_count: 0,
-            warning_count: 0,
-            idempotency_key: None,
-            duplicate_of: None,
-        }
+        Summary::example(7, path)
     }
 
     /// Splits SSE text into (name, data) pairs, as a client does.

@@ -437,7 +437,6 @@ fn resync(reason: &str) -> LiveEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profiles::BodyKind;
     use crate::store::Committed;
 
     #[test]
@@ -450,23 +449,7 @@ mod tests {
     }
 
     fn captured(id: i64) -> Change {
-        Change::Captured(Arc::new(Summary {
-            id,
-            received_at: "2026-11-22T10:15:30.123Z".into(),
-            method: "POST".into(),
-            path: "/".into(),
-            query: String::new(),
-            content_type: None,
-            body_size: 0,
-            body_kind: BodyKind::Empty,
-            envelope: None,
-            valid: None,
-            event: None,
-            error_count: 0,
-            warning_count: 0,
-            idempotency_key: None,
-            duplicate_of: None,
-        }))
+        Change::Captured(Arc::new(Summary::example(id, "/")))
     }
 
     fn live(changes: Vec<Change>) -> Arc<LiveBatch> {
