@@ -21,6 +21,12 @@ impl Profile for ChannelEvent {
         MEMBERS
     }
 
+    /// A string `event` or an `idempotency_key`: Slack's `event` is an object, and Stripe's and GitHub's payloads
+    /// share only `data` or `environment` with this envelope.
+    fn claims(&self, object: &Map<String, Value>) -> bool {
+        matches!(object.get("event"), Some(Value::String(_))) || object.contains_key("idempotency_key")
+    }
+
     fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
         check(object, findings)
     }

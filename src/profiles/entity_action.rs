@@ -19,6 +19,11 @@ impl Profile for EntityAction {
         MEMBERS
     }
 
+    /// An `entity_type` or an `action_type`: `entity_id` or `result` alone are common words.
+    fn claims(&self, object: &Map<String, Value>) -> bool {
+        object.contains_key("entity_type") || object.contains_key("action_type")
+    }
+
     fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
         check(object, findings)
     }

@@ -14,9 +14,17 @@ pub trait Profile: Sync {
     /// The top-level members that make up the shape.
     fn members(&self) -> &'static [&'static str];
 
-    /// How strongly a JSON object resembles this profile: 0 is not at all. The profile that resembles a body most
-    /// checks it.
+    /// Whether an object carries what sets this profile apart from other providers' payloads. Members that many
+    /// providers use (`data`, `message`, `environment`, an `id`) claim nothing on their own: a Stripe event has
+    /// `data`, a GitHub delivery `environment`.
+    fn claims(&self, object: &Map<String, Value>) -> bool;
+
+    /// How strongly a JSON object resembles this profile: 0 is not at all (it does not claim it), else how many of
+    /// its members the object has. The profile that resembles a body most checks it.
     fn resemblance(&self, object: &Map<String, Value>) -> usize {
+        if !self.claims(object) {
+            return 0;
+        }
         self.members()
             .iter()
             .filter(|member| object.contains_key(**member))

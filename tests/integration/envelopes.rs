@@ -164,3 +164,65 @@ async fn unrelated_json_arrays_and_text_have_no_verdict() {
     }
     app.stop().await;
 }
+
+/// Real providers' payloads, as their documentation shows them (abridged), with the headers they are sent with.
+const PROVIDER_PAYLOADS: [(&str, &str, &str); 6] = [
+    ("github_deployment_review.json", "x-github-event", "deployment_review"),
+    ("github_push.json", "x-github-event", "push"),
+    (
+        "stripe_event.json",
+        "stripe-signature",
+        "t=1686089970,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+    ),
+    ("slack_event_callback.json", "x-slack-request-timestamp", "1515449522"),
+    ("slack_url_verification.json", "x-slack-request-timestamp", "1515449522"),
+    ("shopify_orders_create.json", "x-shopify-topic", "orders/create"),
+];
+
+#[tokio::test]
+async fn real_provider_payloads_are_not_claimed_by_the_seed_envelopes() {
+    let app = spawn_app().await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
+    for (file, header, value) in PROVIDER_PAYLOADS {
+        let body = std::fs::read(fixtures.join(file)).expect("fixture");
+        let id = app
+            .post_with("/hooks/provider", "application/json", body, &[(header, value)])
+            .await;
+        let detail = app.detail(id).await;
+        assert_eq!(detail["body_kind"], "json", "{file}");
+        assert_eq!(detail["envelope"], Value::Null, "{file} was claimed: {detail}");
+        assert_eq!(detail["valid"], Value::Null, "{file}");
+        assert_eq!(detail["errors"], serde_json::json!([]), "{file}");
+        assert_eq!(detail["warnings"], serde_json::json!([]), "{file}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_seed_envelope_claims_a_body_only_by_its_distinguishing_members() {
+    let app = spawn_app().await;
+    let verdict = |body: &'static str| {
+        let app = &app;
+        async move { app.detail(app.post_json("/claims", body).await).await }
+    };
+    // Shared words alone claim nothing.
+    for body in [
+        r#"{"data": {"id": 1}, "message": "hi"}"#,
+        r#"{"environment": "production", "result": {}}"#,
+        r#"{"entity_id": 7}"#,
+        r#"{"event": {"type": "app_mention"}, "data": {}}"#,
+    ] {
+        assert_eq!(verdict(body).await["envelope"], Value::Null, "{body}");
+    }
+    // A distinguishing member claims the body, which is then checked as before.
+    let by_key = verdict(r#"{"idempotency_key": "k", "data": {"id": 1}}"#).await;
+    assert_eq!(by_key["envelope"], "channel_event");
+    assert_eq!(by_key["valid"], false);
+    assert_eq!(paths(&by_key["errors"]), ["/event", "/message", "/environment"]);
+    let by_event = verdict(r#"{"event": "invoices.created"}"#).await;
+    assert_eq!(by_event["envelope"], "channel_event");
+    let by_action = verdict(r#"{"action_type": "new", "entity_id": 1}"#).await;
+    assert_eq!(by_action["envelope"], "entity_action");
+    assert_eq!(verdict(r#"{"entity_type": "user"}"#).await["envelope"], "entity_action");
+    app.stop().await;
+}
