@@ -84,6 +84,19 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Settings that work but may not do what was meant, each as one sentence for the start-up log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.access.token.is_none() && !self.listen.ip().is_loopback() {
+            warnings.push(format!(
+                "--public-inspector: anyone who can reach {} can read every captured request, headers and bodies \
+                 included, and delete them",
+                self.listen
+            ));
+        }
+        warnings
+    }
+
     /// Checks and converts the command line.
     pub fn from_args(args: ServeArgs) -> Result<Config, ConfigError> {
         let listen = parse_listen(&args.listen).ok_or_else(|| ConfigError::Listen(args.listen.clone()))?;
@@ -105,6 +118,7 @@ impl Config {
             .map(|value| size("--max-db-size", value))
             .transpose()?;
         for (flag, value) in [
+            ("--max-body", max_body),
             ("--header-timeout", args.header_timeout),
             ("--body-timeout", args.body_timeout),
             ("--max-headers", u64::try_from(args.max_headers).unwrap_or(u64::MAX)),
@@ -124,8 +138,13 @@ impl Config {
         if args.token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);
         }
-        let exposed = !listen.ip().is_loopback() && !args.public_inspector;
-        let token = exposed.then(|| args.token.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()));
+        // A token given is applied wherever hookscope listens (loopback too: a tunnel reaches a loopback address);
+        // beyond loopback one is made up when none is given, unless the inspector is made public.
+        let token = match (args.public_inspector, args.token) {
+            (true, _) => None,
+            (false, Some(token)) => Some(token),
+            (false, None) => (!listen.ip().is_loopback()).then(|| uuid::Uuid::new_v4().simple().to_string()),
+        };
         let location = if args.db.as_os_str() == ":memory:" {
             Location::Temporary
         } else {
@@ -198,6 +217,56 @@ mod tests {
         assert_eq!(parse_listen("[::1]:80"), "[::1]:80".parse().ok());
         assert_eq!(parse_listen("nowhere"), None);
         assert_eq!(parse_listen("127.0.0.1:99999"), None);
+    }
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(std::iter::once("hookscope").chain(args.iter().copied()))
+            .expect("flags parse");
+        Config::from_args(cli.serve)
+    }
+
+    #[test]
+    fn a_token_given_is_applied_on_loopback_too() {
+        let local = config(&["--listen", "127.0.0.1:0", "--token", "abc"]).expect("valid");
+        assert_eq!(local.access.token.as_deref(), Some("abc"));
+        assert!(
+            config(&["--listen", "127.0.0.1:0"])
+                .expect("valid")
+                .access
+                .token
+                .is_none()
+        );
+        assert!(
+            config(&["--listen", "0.0.0.0:0"])
+                .expect("valid")
+                .access
+                .token
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_public_inspector_beyond_loopback_is_warned_about_in_one_sentence() {
+        let public = config(&["--listen", "0.0.0.0:0", "--public-inspector"]).expect("valid");
+        let warnings = public.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("--public-inspector: anyone who can reach 0.0.0.0:0"),
+            "{warnings:?}"
+        );
+        assert!(
+            config(&["--listen", "127.0.0.1:0"])
+                .expect("valid")
+                .warnings()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_body_limit_of_zero_is_refused() {
+        let refused = config(&["--max-body", "0"]).expect_err("refused");
+        assert_eq!(refused.to_string(), "--max-body must be at least 1");
     }
 
     #[test]

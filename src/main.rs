@@ -1,5 +1,6 @@
 //! The `hookscope` binary: parse the command line, start, print where to look, run until Ctrl-C or SIGTERM.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
     let (log_writer, _log_guard) = tracing_appender::non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        // Colours only for a person at a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(log_writer)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -50,6 +53,13 @@ async fn serve(config: Config) -> ExitCode {
         Location::File(path) => path.display().to_string(),
         Location::Temporary => "a temporary database (removed at exit)".to_owned(),
     };
+    let retention = match config.store.keep {
+        Some(keep) => format!(
+            "the newest {} requests are kept, older ones evicted (--keep)",
+            group_thousands(keep)
+        ),
+        None => "every request is kept (--keep 0)".to_owned(),
+    };
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(error) => {
@@ -58,22 +68,38 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     let stop = stop_signal();
-    print_banner(app.local_addr(), &database, app.access_token().as_deref());
+    print_banner(app.local_addr(), &database, &retention, app.access_token().as_deref());
     app.run_until(stop).await;
     ExitCode::SUCCESS
 }
 
 /// Where to look and a ready-to-paste first webhook.
-fn print_banner(addr: SocketAddr, database: &str, token: Option<&str>) {
+fn print_banner(addr: SocketAddr, database: &str, retention: &str, token: Option<&str>) {
     let base = base_url(addr);
     println!("hookscope is listening on {base}");
     match token {
-        Some(token) => println!("  inspector: {base}/?token={token}  (the token is needed off this machine)"),
+        Some(token) => println!(
+            "  inspector: {base}/?token={token}  (this URL carries the access token the inspector and API need)"
+        ),
         None => println!("  inspector: {base}/"),
     }
     println!("  database:  {database}");
+    println!("  retention: {retention}");
     println!("Send a first webhook:");
     println!("  {}", hookscope::http::sample_curl(&base));
+}
+
+/// `100000` as `100,000`.
+fn group_thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// The URL a person on this machine opens: an unspecified address (0.0.0.0, ::) is reached via loopback.

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::http::AppState;
 use crate::live;
 use crate::server;
-use crate::store::{OpenError, Store};
+use crate::store::{Location, OpenError, Store};
 
 /// Why hookscope could not start; each reads as one sentence.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,9 @@ impl Application {
     /// Opens the store and binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let store = Store::open(&config.store)?;
+        for warning in config.warnings().iter().chain(over_size_limit(&config).iter()) {
+            tracing::warn!("{warning}");
+        }
         let listener = match TcpListener::bind(config.listen).await {
             Ok(listener) => listener,
             Err(source) => {
@@ -86,4 +89,20 @@ impl Application {
         server::run(self.listener, self.state, shutdown).await;
         store.close().await;
     }
+}
+
+/// A sentence when the database is already larger than `--max-db-size`: every capture is refused until requests are
+/// deleted, which the page does.
+fn over_size_limit(config: &Config) -> Option<String> {
+    let (Location::File(path), Some(limit)) = (&config.store.location, config.store.max_bytes) else {
+        return None;
+    };
+    let size = std::fs::metadata(path).ok()?.len();
+    (size > limit).then(|| {
+        format!(
+            "{} is {size} bytes, over --max-db-size ({limit} bytes): captures are answered 507 until requests are \
+             deleted (on the page, or DELETE /_/api/requests)",
+            path.display()
+        )
+    })
 }

@@ -92,9 +92,9 @@ pub async fn capture(
             method = %parts.method,
             path = %parts.uri.path(),
             size,
-            envelope,
-            valid = ?valid,
-            duplicate_of = ?stored.duplicate_of,
+            %envelope,
+            valid = %verdict_word(valid),
+            duplicate_of = %stored.duplicate_of.map_or_else(|| "none".to_owned(), |id| id.to_string()),
             "captured"
         );
     }
@@ -129,4 +129,13 @@ async fn inspect_off_thread(body: Bytes, content_type: Option<String>) -> Result
     tokio::task::spawn_blocking(move || inspect(&body, content_type.as_deref()))
         .await
         .map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// A verdict in the log as a plain word: `true`, `false`, or `unchecked` when nothing was checked.
+fn verdict_word(valid: Option<bool>) -> &'static str {
+    match valid {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "unchecked",
+    }
 }

@@ -69,7 +69,9 @@ impl ApiError {
                 "internal error; see hookscope's log".to_owned()
             }
             ApiError::Store(StoreError::Busy) => "the database is busy; nothing was stored, try again".to_owned(),
-            ApiError::Store(StoreError::Full) => "the disk is full; nothing was stored".to_owned(),
+            ApiError::Store(StoreError::Full) => {
+                "the database is full (its --max-db-size limit, or the disk); nothing was stored".to_owned()
+            }
             ApiError::Store(StoreError::Closed) => "hookscope is shutting down; nothing was stored".to_owned(),
             other => other.to_string(),
         };

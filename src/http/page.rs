@@ -42,11 +42,13 @@ pub fn index(headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
     Ok(with_body(StatusCode::OK, "text/html; charset=utf-8", html))
 }
 
-/// A curl that sends a valid channel_event to `origin`.
+/// A curl that sends a valid channel_event to `origin`, with an idempotency key of its own, so that it never
+/// collides with a key a user sends next (the README's session, say).
 pub fn sample_curl(origin: &str) -> String {
+    let key = uuid::Uuid::new_v4();
     format!(
         "curl -X POST {origin}/hooks/demo -H 'Content-Type: application/json' -d '{{\"event\":\"invoices.created\",\
-         \"message\":\"Invoice created successfully.\",\"idempotency_key\":\"26053e97-f78a-4d25-a519-4eed22ba5c41\",\
+         \"message\":\"Invoice created successfully.\",\"idempotency_key\":\"{key}\",\
          \"environment\":\"staging\",\"data\":{{\"id\":1}}}}'"
     )
 }

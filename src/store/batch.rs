@@ -35,6 +35,8 @@ pub(super) struct StoreState {
     pub next_id: i64,
     /// The tables requests are stored in; see `generations.rs`.
     pub generations: Generations,
+    /// How many requests retention has evicted since the store was created or last cleared.
+    pub evicted: u64,
 }
 
 /// One transaction's work in progress.
@@ -144,6 +146,7 @@ impl<'tx> Batch<'tx> {
         self.keys.clear();
         self.removed_any = true;
         self.state.stored = 0;
+        self.state.evicted = 0;
         self.changes.push(Change::Cleared);
         Ok(())
     }
@@ -176,6 +179,7 @@ impl<'tx> Batch<'tx> {
                 .nth_after(self.tx, self.before.evicted_through, count)?
         {
             self.state.stored -= count;
+            self.state.evicted += count;
             self.state.evicted_through = through;
             self.changes.push(Change::Evicted { through });
             Counter::EvictedThrough.write(self.tx, through)?;
@@ -194,6 +198,9 @@ impl<'tx> Batch<'tx> {
     pub(super) fn write_counters(&mut self) -> rusqlite::Result<()> {
         if self.state.stored != self.before.stored {
             Counter::Stored.write(self.tx, i64::try_from(self.state.stored).unwrap_or(i64::MAX))?;
+        }
+        if self.state.evicted != self.before.evicted {
+            Counter::Evicted.write(self.tx, i64::try_from(self.state.evicted).unwrap_or(i64::MAX))?;
         }
         if self.removed_any {
             // The newest request may be gone, and start-up must not hand its id out again.

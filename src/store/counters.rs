@@ -17,6 +17,8 @@ pub(super) enum Counter {
     LastId,
     /// The oldest request whose idempotency key may still wait in memory (see `keys.rs`).
     KeysMergedBelow,
+    /// How many requests retention (`--keep`) has evicted since the store was created or last cleared.
+    Evicted,
 }
 
 impl Counter {
@@ -36,6 +38,7 @@ impl Counter {
             Counter::IndexedThrough => "indexed_through",
             Counter::LastId => "last_id",
             Counter::KeysMergedBelow => "keys_merged_below",
+            Counter::Evicted => "evicted",
         }
     }
 

@@ -80,6 +80,8 @@ struct Shared {
     changes: broadcast::Sender<Changes>,
     /// The writer thread, joined on close.
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The retention in force, which the stats report.
+    keep: Option<u64>,
     /// Keeps a temporary database's directory alive until the store is dropped.
     _temporary: Option<tempfile::TempDir>,
 }
@@ -102,13 +104,17 @@ impl Store {
         let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
         let (commands, receiver) = mpsc::channel(WRITER_QUEUE);
         let checkpoints = checkpointer::start(&path)?;
-        let writer =
-            writer::Writer::new(write_connection, changes.clone(), options.keep, checkpoints).map_err(|source| {
-                OpenError::Sqlite {
-                    path: path.display().to_string(),
-                    reason: source.to_string(),
-                }
-            })?;
+        let writer = writer::Writer::new(
+            write_connection,
+            changes.clone(),
+            options.keep,
+            options.max_bytes,
+            checkpoints,
+        )
+        .map_err(|source| OpenError::Sqlite {
+            path: path.display().to_string(),
+            reason: source.to_string(),
+        })?;
         let thread = std::thread::Builder::new()
             .name("hookscope-writer".into())
             .spawn(move || writer.run(receiver))
@@ -119,6 +125,7 @@ impl Store {
                 readers,
                 changes,
                 writer: Mutex::new(Some(thread)),
+                keep: options.keep,
                 _temporary: temporary,
             }),
         })
@@ -162,7 +169,10 @@ impl Store {
 
     /// Totals for the stats API and the booth view.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
-        self.read(queries::stats).await
+        let keep = self.shared.keep;
+        let mut stats = self.read(queries::stats).await?;
+        stats.keep = keep;
+        Ok(stats)
     }
 
     /// Subscribes to committed changes. A subscriber that falls more than [`CHANGE_FEED_CAPACITY`] behind is told

@@ -10,7 +10,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use serde::Serialize;
 
-use super::counters::EVICTED_THROUGH;
+use super::counters::{Counter, EVICTED_THROUGH};
 use super::error::StoreError;
 use super::headers_codec;
 use super::lookups::{self, NO_ENVELOPE};
@@ -73,6 +73,10 @@ pub struct Stats {
     pub by_event: BTreeMap<String, i64>,
     /// The newest request id the counts include (0 for none): a live viewer adds arrivals above it, and only those.
     pub through: i64,
+    /// How many requests retention (`--keep`) has evicted since the store was created or last cleared.
+    pub evicted: i64,
+    /// The retention in force: the newest this many requests are kept; `None` keeps everything.
+    pub keep: Option<u64>,
 }
 
 /// The summary row's columns, as every list query selects them from its source `r`.
@@ -427,6 +431,7 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
     let by_envelope = counts(conn, "envelope_counts")?;
     let by_event = counts(conn, "event_counts")?;
     let through = newest_id(conn)?.unwrap_or(0);
+    let evicted = Counter::Evicted.read(conn)?.unwrap_or(0);
     Ok(Stats {
         total,
         by_envelope,
@@ -435,6 +440,8 @@ pub(super) fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         duplicates,
         by_event,
         through,
+        evicted,
+        keep: None,
     })
 }
 

@@ -111,6 +111,8 @@ pub(super) struct Writer {
     trimming: bool,
     /// An evicted generation is left to retire (see `generations.rs`).
     retiring: bool,
+    /// `--max-db-size`, if set: a full database is then most likely that limit, which the log says.
+    size_limit: Option<u64>,
     /// Transactions committed and jobs they carried, reported at shutdown: their ratio is the batch size.
     commits: u64,
     jobs: u64,
@@ -121,6 +123,7 @@ impl Writer {
         mut conn: Connection,
         changes: broadcast::Sender<Changes>,
         keep: Option<u64>,
+        size_limit: Option<u64>,
         checkpoints: Checkpoints,
     ) -> rusqlite::Result<Writer> {
         // Written when the store is created, so always there.
@@ -138,6 +141,7 @@ impl Writer {
         let newest = queries::newest_id(&conn)?;
         let last_id = Counter::LastId.read(&conn)?.unwrap_or(0);
         let next_id = newest.unwrap_or(0).max(last_id).max(evicted_through) + 1;
+        let evicted = u64::try_from(Counter::Evicted.read(&conn)?.unwrap_or(0)).unwrap_or(0);
         // Each generation's insert statements are cached under their own text, beside the others.
         conn.set_prepared_statement_cache_capacity(32);
         super::checkpointer::watch_wal(&conn);
@@ -152,11 +156,13 @@ impl Writer {
                 evicted_through,
                 next_id,
                 generations,
+                evicted,
             },
             keys,
             checkpoints,
             trimming: false,
             retiring: false,
+            size_limit,
             commits: 0,
             jobs: 0,
         })
@@ -214,7 +220,14 @@ impl Writer {
                 // retirement alone may commit where requests did not: a store at its size limit frees pages so.
                 self.trimming = !jobs.is_empty() && self.retiring;
                 let error = StoreError::from(error);
-                tracing::error!(%error, "a write batch failed; nothing in it was stored");
+                match (&error, self.size_limit) {
+                    (StoreError::Full, Some(limit)) => tracing::error!(
+                        limit_bytes = limit,
+                        "the database reached its --max-db-size limit: nothing in this batch was stored, and captures \
+                         are answered 507 until requests are deleted"
+                    ),
+                    _ => tracing::error!(%error, "a write batch failed; nothing in it was stored"),
+                }
                 for job in jobs.drain(..) {
                     job.fail(error.clone());
                 }

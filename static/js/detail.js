@@ -2,7 +2,7 @@
 // (facts, findings, body, headers, query), its actions (copy as curl, copy body, download, link, delete),
 // and what happens to the page when a request is deleted.
 
-import { $, clear, copyText, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
+import { $, clear, copyText, dismissToast, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
 import { api } from "./api.js";
 import { highlightPointer, renderBody } from "./body.js";
 import { renderBoothRecent } from "./booth.js";
@@ -32,6 +32,7 @@ export function routeFromHash() {
 }
 
 async function showDetail(id) {
+  if (state.openId !== id) dismissToast();
   state.openId = id;
   state.cursor = id;
   syncCursor();

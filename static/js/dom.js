@@ -76,7 +76,8 @@ export function verdict(s) {
     return ["bad", label, s.envelope ? `${s.envelope}: ${label}` : `declared JSON but ${label}`];
   }
   if (s.body_kind === "json") return ["unknown", "unrecognized", "JSON that matches no known envelope"];
-  return ["muted", "not JSON", s.body_kind === "empty" ? "empty body" : `${s.body_kind} body`];
+  if (s.body_kind === "empty") return ["muted", "empty", "empty body"];
+  return ["muted", "not JSON", `${s.body_kind} body`];
 }
 
 // ---------------------------------------------------------------- toast and clipboard
@@ -91,6 +92,12 @@ export function toast(message, bad) {
   toastTimer = setTimeout(() => {
     node.hidden = true;
   }, 2600);
+}
+
+/** Closes the toast at once: what it said was about the record no longer shown. */
+export function dismissToast() {
+  clearTimeout(toastTimer);
+  $("toast").hidden = true;
 }
 
 export async function copyText(text, what) {

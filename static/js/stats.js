@@ -62,7 +62,11 @@ function renderStats() {
   const st = state.stats;
   if (!st) return;
   $("total").textContent = st.total.toLocaleString();
-  $("total-label").textContent = st.total === 1 ? "request" : "requests";
+  // With retention at work, say so: the store keeps the newest requests and has let older ones go.
+  const evicted = st.evicted || 0;
+  $("total-label").textContent = evicted > 0 ? "kept" : st.total === 1 ? "request" : "requests";
+  $("evicted").hidden = evicted === 0;
+  $("evicted").textContent = evicted > 0 ? `, ${evicted.toLocaleString()} evicted by --keep` : "";
   $("b-total").textContent = st.total.toLocaleString();
   $("b-valid").textContent = st.valid.toLocaleString();
   $("b-invalid").textContent = st.invalid.toLocaleString();

@@ -671,6 +671,18 @@ async fn retention_keeps_the_newest_and_bounds_the_files() {
     // Under sustained load the WAL is restarted at 64 MB and never kept beyond 80 MB (docs/design.md).
     let wal = size(&app.db_path.with_extension("db-wal"));
     assert!(wal <= 80 * 1024 * 1024, "the WAL is {wal} bytes");
+    // Eviction is counted, not silent.
+    let stats = app.get_json("/_/api/stats", 200).await;
+    assert_eq!(
+        (stats["total"].clone(), stats["evicted"].clone(), stats["keep"].clone()),
+        (100.into(), 2900.into(), 100.into())
+    );
+    assert_eq!(app.delete("/_/api/requests").await, 204);
+    assert_eq!(
+        app.get_json("/_/api/stats", 200).await["evicted"],
+        0,
+        "clearing starts the count again"
+    );
     app.stop().await;
 }
 

@@ -38,13 +38,20 @@ pub struct Running {
 }
 
 pub fn start(db: &Path) -> Running {
+    start_with(db, &[], Stdio::inherit())
+}
+
+/// Starts hookscope on `db` with more flags, its log (at `warn`) going to `log`.
+pub fn start_with(db: &Path, args: &[&str], log: Stdio) -> Running {
     let mut child = Command::new(BINARY)
         .args(["--listen", "127.0.0.1:0", "--db"])
         .arg(db)
+        .args(args)
         .env("RUST_LOG", "warn")
+        .env_remove("HOOKSCOPE_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .expect("start hookscope");
     let stdout = child.stdout.take().expect("stdout");
@@ -156,6 +163,7 @@ fn bad_flag_values_are_one_sentence() {
     assert_refused(&run_to_end(&["--max-body", "lots"]), "--max-body");
     assert_refused(&run_to_end(&["--listen", "nowhere"]), "--listen");
     assert_refused(&run_to_end(&["--status", "99"]), "--status");
+    assert_refused(&run_to_end(&["--max-body", "0"]), "--max-body must be at least 1");
 }
 
 #[test]
@@ -273,40 +281,170 @@ fn store_of_the_current_version_reopens_unchanged() {
     assert_eq!(store_snapshot(&db), before);
 }
 
-#[test]
-fn banner_prints_the_inspector_url_and_a_curl() {
-    let dir = tempfile::tempdir().expect("dir");
+/// The first lines hookscope prints when it starts with `args` on a database in `dir`.
+fn banner(dir: &Path, args: &[&str]) -> String {
     let mut child = Command::new(BINARY)
         .args(["--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("b.db"))
+        .arg(dir.join("b.db"))
+        .args(args)
         .env("RUST_LOG", "warn")
+        .env_remove("HOOKSCOPE_TOKEN")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start");
     let stdout = child.stdout.take().expect("stdout");
     let banner: Vec<String> = BufReader::new(stdout)
         .lines()
-        .take(5)
+        .take(6)
         .map(|line| line.unwrap_or_default())
         .collect();
     child.kill().expect("kill");
     let _ = child.wait();
-    let text = banner.join("\n");
+    banner.join("\n")
+}
+
+#[test]
+fn banner_prints_the_inspector_url_and_a_curl() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = banner(dir.path(), &[]);
     assert!(text.contains("inspector: http://127.0.0.1:"), "{text}");
     assert!(text.contains("curl -X POST http://127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("retention: the newest 100,000 requests are kept"),
+        "{text}"
+    );
+    let unlimited = banner(dir.path(), &["--keep", "0"]);
+    assert!(
+        unlimited.contains("retention: every request is kept (--keep 0)"),
+        "{unlimited}"
+    );
+}
+
+/// The idempotency key in the banner's sample curl.
+fn sample_key(banner: &str) -> String {
+    let start = banner.find("\"idempotency_key\":\"").expect("a key in the sample") + "\"idempotency_key\":\"".len();
+    banner[start..].split('"').next().expect("key").to_owned()
+}
+
+#[test]
+fn the_banners_sample_has_a_fresh_key_each_start_so_the_readme_session_is_no_duplicate() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (first, second) = (
+        sample_key(&banner(dir.path(), &[])),
+        sample_key(&banner(dir.path(), &[])),
+    );
+    assert_ne!(first, second);
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    assert!(!readme.contains(&first) && !readme.contains(&second));
+    assert!(uuid::Uuid::try_parse(&first).is_ok(), "{first}");
+}
+
+#[test]
+fn logs_are_plain_words_without_colour_codes_and_a_full_database_names_its_limit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0", "--max-db-size", "256KiB", "--db"])
+        .arg(dir.path().join("log.db"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hookscope");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let url = first.split_whitespace().last().expect("URL").to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    let valid = r#"{"event":"invoices.created","message":"m","idempotency_key":"5f1c6f0e-7f7e-4a8e-9d55-1f5e0c4b8a11","environment":"staging","data":{"id":1}}"#;
+    assert_eq!(raw_http::post_body(&url, "/log", valid), 200);
+    let big = format!("\"{}\"", "x".repeat(16 * 1024));
+    let full = (0..64).any(|_| raw_http::post_body(&url, "/fill", &big) == 507);
+    assert!(full, "the database filled up");
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("SIGTERM");
+    let output = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(!log.contains('\u{1b}'), "no colour codes in a piped log: {log}");
+    assert!(log.contains("valid=true") && log.contains("duplicate_of=none"), "{log}");
+    assert!(!log.contains("Some("), "{log}");
+    assert!(log.contains("--max-db-size"), "{log}");
+}
+
+#[test]
+fn a_token_given_on_loopback_guards_the_inspector_there_too() {
+    let dir = tempfile::tempdir().expect("dir");
+    let running = start_with(&dir.path().join("t.db"), &["--token", "s3cret"], Stdio::inherit());
+    assert_eq!(raw_http::get(&running.url, "/_/api/stats", None), 401);
+    assert_eq!(raw_http::get(&running.url, "/_/api/stats", Some("s3cret")), 200);
+    assert_eq!(raw_http::post(&running.url), 200, "capture needs no token");
+    assert!(running.terminate().success());
+}
+
+#[test]
+fn a_database_already_over_its_size_limit_is_warned_about_at_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("big.db");
+    create_store(&db);
+    let size = std::fs::metadata(&db).expect("database").len();
+    assert!(size > 4096, "a store is more than a page: {size}");
+    let running = start_with(&db, &["--max-db-size", "4KiB"], Stdio::piped());
+    let mut child = running.child;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("SIGTERM");
+    let mut log = String::new();
+    use std::io::Read as _;
+    child.stderr.take().expect("log").read_to_string(&mut log).expect("log");
+    assert!(child.wait().expect("exit").success());
+    let warning: Vec<&str> = log.lines().filter(|line| line.contains("over --max-db-size")).collect();
+    assert_eq!(warning.len(), 1, "{log}");
+    assert!(
+        warning[0].contains("captures are answered 507 until requests are deleted"),
+        "{log}"
+    );
+}
+
+/// Creates a hookscope store at `db` and stops.
+fn create_store(db: &Path) {
+    assert!(start(db).terminate().success());
 }
 
 /// Minimal blocking POST over a raw socket, so these process tests need no async runtime.
 mod raw_http {
     use std::io::{Read, Write};
 
-    pub fn post(base: &str) -> u16 {
+    pub fn get(base: &str, path: &str, bearer: Option<&str>) -> u16 {
         let authority = base.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(authority).expect("connect");
-        let body = "{}";
+        let authorization = bearer
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
         write!(
             stream,
-            "POST /hook HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{authorization}Connection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn post(base: &str) -> u16 {
+        post_body(base, "/hook", "{}")
+    }
+
+    pub fn post_body(base: &str, path: &str, body: &str) -> u16 {
+        let authority = base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .expect("send");

@@ -627,3 +627,85 @@ async fn a_flood_shows_the_newest_rows_and_counts_the_rest() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn eviction_by_keep_is_shown_beside_the_count() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app_with(|c| c.store.keep = Some(3)).await;
+    for n in 0..5 {
+        app.post_json("/kept", &channel_event("invoices.created", &format!("keep-{n}")))
+            .await;
+    }
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser
+        .wait_for(
+            "the eviction count",
+            "document.getElementById('evicted').textContent === ', 2 evicted by --keep'",
+        )
+        .await;
+    assert_eq!(browser.text("#total").await.as_deref(), Some("3"));
+    assert_eq!(browser.text("#total-label").await.as_deref(), Some("kept"));
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_body_reads_empty_and_a_finding_toast_closes_when_another_request_opens() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let empty = app.post_with("/empty", "text/plain", Vec::new(), &[]).await;
+    // No `message`: its finding points at a member that is not there, which the page says in a toast.
+    let missing = app
+        .post_json(
+            "/missing",
+            r#"{"event":"invoices.created","idempotency_key":"5f1c6f0e-7f7e-4a8e-9d55-1f5e0c4b8a11","environment":"staging","data":{"id":1}}"#,
+        )
+        .await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser.wait_list(&[missing, empty]).await;
+    let empty_row = browser
+        .text(&format!("#list > li[data-id='{empty}']"))
+        .await
+        .expect("row");
+    assert!(
+        empty_row.contains("empty") && !empty_row.contains("not JSON"),
+        "{empty_row}"
+    );
+    let first_option = browser
+        .js(
+            "return document.querySelector('#f-duplicate option').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(first_option, Value::String("all requests".into()));
+
+    browser.click(&format!("#list > li[data-id='{missing}']")).await;
+    browser
+        .wait_for(
+            "the detail",
+            &format!("document.querySelector('#detail[data-id=\"{missing}\"] #findings')"),
+        )
+        .await;
+    browser.click("#findings .finding-btn[data-pointer='/message']").await;
+    browser
+        .wait_for("the toast", "!document.getElementById('toast').hidden")
+        .await;
+    // Opening another request closes it at once, well before it would have timed out (2.6 s).
+    let opened = std::time::Instant::now();
+    browser.click(&format!("#list > li[data-id='{empty}']")).await;
+    browser
+        .wait_for(
+            "the other detail",
+            &format!("document.querySelector('#detail[data-id=\"{empty}\"]')"),
+        )
+        .await;
+    let hidden = browser
+        .js("return document.getElementById('toast').hidden;", vec![])
+        .await;
+    assert!(opened.elapsed() < Duration::from_millis(2000), "too slow to tell");
+    assert_eq!(hidden, Value::Bool(true));
+    browser.close().await;
+    app.stop().await;
+}
