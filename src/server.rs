@@ -13,6 +13,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::http::refusals::{Reason, Refusal, Refusals};
 use crate::http::{AppState, handle};
 
 /// How long in-flight requests get to finish once shutdown begins; a capture normally answers in milliseconds,
@@ -29,8 +30,8 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_headers(limits.max_headers)
-        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers.saturating_mul(PARSER_HEADROOM))
+        .max_header_size(limits.max_header_bytes.saturating_mul(PARSER_HEADROOM))
         .keep_alive(true);
     let heartbeat = tokio::spawn(keep_a_timer_armed());
     let graceful = GracefulShutdown::new();
@@ -60,6 +61,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
+        let refusals = Arc::clone(&state.refusals);
         let state = state.clone();
         let service = service_fn(move |request| {
             let state = state.clone();
@@ -68,6 +70,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
+                record_parse_failure(&refusals, remote, &error);
                 tracing::debug!(%error, %remote, "connection ended with an error");
             }
             drop(permit);
@@ -81,6 +84,24 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         () = graceful.shutdown() => tracing::debug!("all connections closed"),
         () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("some connections did not finish in time"),
     }
+}
+
+/// How far above hookscope's header limits hyper's own are set. A request over hookscope's limits reaches the service,
+/// which answers it with JSON and records it; only one this far over them is cut off by hyper itself (with its own
+/// empty 431), and then recorded from the connection's error. The headroom bounds what one request head can cost.
+const PARSER_HEADROOM: usize = 4;
+
+/// Records a request that hyper refused before hookscope saw it: a head it could not parse (hyper answers 400) or
+/// one far over the header limits (431). Idle and slow connections, closed by the header timeout, are no refusal.
+fn record_parse_failure(refusals: &Refusals, remote: std::net::SocketAddr, error: &hyper::Error) {
+    let (status, reason) = if error.is_parse_too_large() {
+        (431, Reason::HeadersTooLarge)
+    } else if error.is_parse() {
+        (400, Reason::MalformedRequest)
+    } else {
+        return;
+    };
+    refusals.record(Refusal::of_connection(remote, status, reason, error.to_string()));
 }
 
 /// How often the heartbeat of [`keep_a_timer_armed`] fires: sooner than any header timeout (whole seconds).

@@ -63,6 +63,7 @@ impl Application {
                 config: Arc::new(config),
                 shutdown: CancellationToken::new(),
                 capture_log: Arc::default(),
+                refusals: Arc::default(),
             },
         })
     }

@@ -66,8 +66,36 @@ pub async fn clear(state: &AppState) -> Result<Response<Body>, ApiError> {
 
 /// `GET /_/api/stats`
 pub async fn stats(state: &AppState) -> Result<Response<Body>, ApiError> {
+    /// The store's totals, and the requests refused since start, which are no captures and live outside it.
+    #[derive(serde::Serialize)]
+    struct WithRefusals {
+        #[serde(flatten)]
+        stats: crate::store::Stats,
+        refused: std::collections::BTreeMap<super::refusals::Reason, u64>,
+    }
     let stats = state.store.stats().await?;
-    Ok(json(StatusCode::OK, &stats))
+    let refused = state.refusals.counts();
+    Ok(json(StatusCode::OK, &WithRefusals { stats, refused }))
+}
+
+/// `GET /_/api/refused[?limit=N]`: the counts by reason and the newest refusals (all that are kept, 1,000, unless
+/// `limit` asks for fewer; `limit=0` for the counts alone).
+pub fn refused(state: &AppState, raw_query: Option<&str>) -> Result<Response<Body>, ApiError> {
+    let limit = match form_urlencoded::parse(raw_query.unwrap_or_default().as_bytes()).find(|(name, _)| name == "limit")
+    {
+        None => super::refusals::KEPT,
+        Some((_, value)) => value
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| *limit <= super::refusals::KEPT)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "limit={value:?} is not allowed; expected a whole number from 0 to {}",
+                    super::refusals::KEPT
+                ))
+            })?,
+    };
+    Ok(json(StatusCode::OK, &state.refusals.report(limit)))
 }
 
 /// Parses a request id from a path segment.

@@ -12,6 +12,7 @@ use hyper::{Request, Response, StatusCode};
 use super::AppState;
 use super::capture_log::Decision;
 use super::error::ApiError;
+use super::refusals::{Reason, Refusal};
 use super::response::{Body, empty, json};
 use crate::idempotency::request_key;
 use crate::profiles::{Verdict, inspect};
@@ -31,10 +32,18 @@ pub async fn capture(
     let (parts, body) = request.into_parts();
     let limit = state.config.limits.max_body;
     // Refuse a declared length over the limit before reading a byte (and before any `100 Continue`).
-    if body.size_hint().lower() > limit {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    let body = read_body(body, limit, state).await?;
+    let read = if body.size_hint().lower() > limit {
+        Err(ApiError::PayloadTooLarge { limit })
+    } else {
+        read_body(body, limit, state).await
+    };
+    let body = match read {
+        Ok(body) => body,
+        Err(refused) => {
+            record_refusal(state, remote, &parts, &refused);
+            return Err(refused);
+        }
+    };
 
     let content_type = parts
         .headers
@@ -104,6 +113,24 @@ pub async fn capture(
         return Ok(empty(status));
     }
     Ok(json(status, &stored))
+}
+
+/// Records a request whose body was refused, with what was read of it.
+fn record_refusal(state: &AppState, remote: SocketAddr, parts: &hyper::http::request::Parts, refused: &ApiError) {
+    let reason = match refused {
+        ApiError::PayloadTooLarge { .. } => Reason::BodyTooLarge,
+        ApiError::BodyTimeout => Reason::BodyTimeout,
+        _ => Reason::BadBody,
+    };
+    state.refusals.record(Refusal::of_request(
+        remote,
+        refused.status().as_u16(),
+        reason,
+        refused.to_string(),
+        &parts.method,
+        parts.uri.path(),
+        &parts.headers,
+    ));
 }
 
 /// Reads the whole body, refusing more than `limit` bytes and bodies slower than the body timeout.

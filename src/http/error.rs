@@ -27,6 +27,9 @@ pub enum ApiError {
     BodyTimeout,
     #[error("the body could not be read: {0}")]
     BadBody(String),
+    /// Too many header lines, or too many bytes of request line and headers.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error")]
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Store(StoreError::Busy | StoreError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(StoreError::Full) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Store(StoreError::Failed(_)) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

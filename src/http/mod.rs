@@ -9,6 +9,7 @@ pub mod capture_log;
 mod error;
 mod page;
 mod qr;
+pub mod refusals;
 pub mod response;
 
 use std::net::SocketAddr;
@@ -20,9 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 pub use page::sample_curl;
+use refusals::{Reason, Refusal};
 use response::{Body, harden, json};
 
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::live::{self, Hub};
 use crate::store::Store;
 
@@ -38,10 +40,24 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Which captures get a log line of their own.
     pub capture_log: Arc<capture_log::CaptureLog>,
+    /// The requests refused since start.
+    pub refusals: Arc<refusals::Refusals>,
 }
 
 /// Serves one request.
 pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketAddr) -> Response<Body> {
+    if let Some((reason, message)) = over_header_limits(&state.config.limits, &request) {
+        state.refusals.record(Refusal::of_request(
+            remote,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.as_u16(),
+            reason,
+            message.clone(),
+            request.method(),
+            request.uri().path(),
+            request.headers(),
+        ));
+        return ApiError::HeadersTooLarge(message).into_response();
+    }
     let path = request.uri().path();
     let is_page = path == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
     if !is_page && !path.starts_with("/_/") {
@@ -106,9 +122,43 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
         ["_", "api", "requests", id, "body"] if reading => api::raw_body(state, api::parse_id(id)?).await,
         ["_", "api", "requests", _, "body"] => Err(not_allowed("GET, HEAD")),
         ["_", "api", "stats"] if reading => api::stats(state).await,
+        ["_", "api", "refused"] if reading => api::refused(state, request.uri().query()),
+        ["_", "api", "refused"] => Err(not_allowed("GET, HEAD")),
         ["_", "api", "stats"] => Err(not_allowed("GET, HEAD")),
         _ => Err(ApiError::NotFound(format!(
             "{path} is not part of hookscope's API; paths under /_/ are reserved and never captured"
         ))),
     }
+}
+
+/// Whether a request's head is over hookscope's header limits, and the sentence that says how. hyper's own limits sit
+/// above these (see `server.rs`), so that hookscope answers such a request itself, with JSON, and records it.
+fn over_header_limits(limits: &Limits, request: &Request<Incoming>) -> Option<(Reason, String)> {
+    let headers = request.headers();
+    if headers.len() > limits.max_headers {
+        return Some((
+            Reason::TooManyHeaders,
+            format!(
+                "{} header lines are more than the limit of {} (--max-headers)",
+                headers.len(),
+                limits.max_headers
+            ),
+        ));
+    }
+    // The request line, then each `name: value` line with its CRLF.
+    let request_line = request.method().as_str().len() + request.uri().to_string().len() + " HTTP/1.1\r\n ".len();
+    let head: usize = request_line
+        + headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    (head > limits.max_header_bytes).then(|| {
+        (
+            Reason::HeadersTooLarge,
+            format!(
+                "the request line and headers take {head} bytes, more than the limit of {} (--max-header-bytes)",
+                limits.max_header_bytes
+            ),
+        )
+    })
 }

@@ -4,6 +4,7 @@
 import { $, clear, el } from "./dom.js";
 import { api } from "./api.js";
 import { addKnownEvent } from "./filters.js";
+import { renderRefusedCount } from "./refused.js";
 import { updateEmpty } from "./list.js";
 import { state } from "./state.js";
 
@@ -74,6 +75,7 @@ function renderStats() {
   renderBars($("b-envelopes"), st.by_envelope, 3);
   renderBars($("b-events"), st.by_event, 6);
   for (const name of Object.keys(st.by_event)) addKnownEvent(name);
+  renderRefusedCount(st.refused);
 }
 
 function renderBars(target, counts, max) {

@@ -9,4 +9,5 @@ mod envelopes;
 mod hardening;
 mod helpers;
 mod live_stream;
+mod refusals;
 mod startup;

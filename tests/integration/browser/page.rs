@@ -709,3 +709,43 @@ async fn an_empty_body_reads_empty_and_a_finding_toast_closes_when_another_reque
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn refused_requests_are_counted_in_the_top_bar_and_listed_on_a_click() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app_with(|c| c.limits.max_body = 10).await;
+    let response = app
+        .client
+        .post(app.url("/too/big"))
+        .body("far more than ten bytes")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 413);
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser
+        .wait_for(
+            "the refused counter",
+            "!document.getElementById('refused').hidden && document.getElementById('refused').textContent === '1 refused'",
+        )
+        .await;
+    browser.click("#refused").await;
+    let item = browser
+        .wait_for(
+            "the refused list",
+            "document.getElementById('refused-dialog').open && document.querySelector('#refused-list .refused-item')?.textContent",
+        )
+        .await;
+    let item = item.as_str().expect("text");
+    assert!(
+        item.contains("413 body too large") && item.contains("POST /too/big"),
+        "{item}"
+    );
+    browser.click("#refused-close").await;
+    browser
+        .wait_for("the dialog to close", "!document.getElementById('refused-dialog').open")
+        .await;
+    browser.close().await;
+    app.stop().await;
+}
