@@ -21,6 +21,30 @@ impl ProfileFilter {
     pub const NONE: &'static str = "none";
 }
 
+/// A header a request must carry: by name (any case), and, when given, with exactly this value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderFilter {
+    /// Lower case, as header names are stored.
+    pub name: String,
+    /// The exact value; `None` asks only that the header is there.
+    pub value: Option<String>,
+}
+
+impl HeaderFilter {
+    /// Whether one header, as stored (name in lower case, value as bytes), is the one asked for.
+    pub fn matches(&self, name: &str, value: &[u8]) -> bool {
+        name == self.name && self.value.as_ref().is_none_or(|wanted| wanted.as_bytes() == value)
+    }
+}
+
+/// What only the stored request can tell: its headers and its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Payload<'a> {
+    /// `(name in lower case, value bytes)` pairs, as received.
+    pub headers: &'a [(String, Vec<u8>)],
+    pub body: &'a [u8],
+}
+
 /// A filter's conditions; each is optional and they combine with AND. An empty filter matches every request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -38,6 +62,8 @@ pub struct Filter {
     /// A case-insensitive substring of the path, the query or the body (`q` in the API). Only ASCII letters fold
     /// case, as SQLite's `lower()` does.
     pub text: Option<String>,
+    /// A header the request carries (`header=NAME:VALUE`, or `header=NAME` for any value).
+    pub header: Option<HeaderFilter>,
 }
 
 /// A filter parameter with a value it does not take; reads as one sentence.
@@ -51,7 +77,16 @@ pub struct FilterError {
 
 impl Filter {
     /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
-    pub const PARAMETERS: [&'static str; 7] = ["method", "path", "envelope", "valid", "duplicate", "event", "q"];
+    pub const PARAMETERS: [&'static str; 8] = [
+        "method",
+        "path",
+        "envelope",
+        "valid",
+        "duplicate",
+        "event",
+        "q",
+        "header",
+    ];
 
     /// Reads the filter from a raw query string (`valid=false&event=invoices.created`). An empty value is no
     /// condition; when a parameter is given twice, the last one counts.
@@ -74,6 +109,7 @@ impl Filter {
                 "duplicate" => filter.duplicate = parse_boolean("duplicate", &value)?,
                 "event" => filter.event = text,
                 "q" => filter.text = text,
+                "header" => filter.header = text.map(|header| parse_header(&header)).transpose()?,
                 _ => {}
             }
         }
@@ -85,9 +121,14 @@ impl Filter {
         *self == Filter::default()
     }
 
-    /// Whether a captured request matches, given its summary and, when at hand, its body. `None` when only the body
-    /// can tell (a text search that neither the path nor the query matches, without the body).
-    pub fn matches(&self, summary: &Summary, body: Option<&[u8]>) -> Option<bool> {
+    /// Whether the filter asks something of a request that only its stored headers or body can answer.
+    pub fn needs_payload(&self) -> bool {
+        self.text.is_some() || self.header.is_some()
+    }
+
+    /// Whether a captured request matches, given its summary and, when at hand, its headers and body. `None` when
+    /// only those can tell (a header filter, or a text search that neither the path nor the query matches).
+    pub fn matches(&self, summary: &Summary, payload: Option<Payload<'_>>) -> Option<bool> {
         let decided = self.method.as_ref().is_none_or(|method| *method == summary.method)
             && self
                 .path_prefix
@@ -108,6 +149,12 @@ impl Filter {
         if !decided {
             return Some(false);
         }
+        if let Some(header) = &self.header {
+            let payload = payload?;
+            if !payload.headers.iter().any(|(name, value)| header.matches(name, value)) {
+                return Some(false);
+            }
+        }
         let Some(text) = &self.text else {
             return Some(true);
         };
@@ -115,7 +162,7 @@ impl Filter {
         if contains_folded(summary.path.as_bytes(), &needle) || contains_folded(summary.query.as_bytes(), &needle) {
             return Some(true);
         }
-        body.map(|body| contains_folded(body, &needle))
+        payload.map(|payload| contains_folded(payload.body, &needle))
     }
 
     /// The filter as query parameters, for a client that passes it on (`valid=false&event=user.new`).
@@ -149,6 +196,12 @@ impl Filter {
         if let Some(text) = &self.text {
             query.append_pair("q", text);
         }
+        if let Some(header) = &self.header {
+            match &header.value {
+                Some(value) => query.append_pair("header", &format!("{}:{value}", header.name)),
+                None => query.append_pair("header", &header.name),
+            };
+        }
         query.finish()
     }
 }
@@ -162,6 +215,26 @@ fn parse_boolean(parameter: &'static str, value: &str) -> Result<Option<bool>, F
             parameter,
             value: value.to_owned(),
             expected: "true or false".to_owned(),
+        }),
+    }
+}
+
+/// `NAME:VALUE` or `NAME`: the name any case, a valid header name; the value with the spaces around it dropped, as
+/// HTTP drops them.
+fn parse_header(text: &str) -> Result<HeaderFilter, FilterError> {
+    let (name, value) = match text.split_once(':') {
+        Some((name, value)) => (name.trim(), Some(value.trim().to_owned())),
+        None => (text.trim(), None),
+    };
+    match hyper::header::HeaderName::from_bytes(name.as_bytes()) {
+        Ok(name) => Ok(HeaderFilter {
+            name: name.as_str().to_owned(),
+            value,
+        }),
+        Err(_) => Err(FilterError {
+            parameter: "header",
+            value: text.to_owned(),
+            expected: "NAME:VALUE or NAME, with a header name such as X-GitHub-Event".to_owned(),
         }),
     }
 }
@@ -226,7 +299,7 @@ mod tests {
     #[test]
     fn every_parameter_is_decoded() {
         let filter = Filter::from_query(
-            "method=post&path=%2Fhooks&envelope=none&valid=false&duplicate=true&event=user.new&q=A+b",
+            "method=post&path=%2Fhooks&envelope=none&valid=false&duplicate=true&event=user.new&q=A+b&header=X-A:1",
         )
         .expect("valid query");
         assert_eq!(filter.method.as_deref(), Some("POST"));
@@ -236,6 +309,13 @@ mod tests {
         assert_eq!(filter.duplicate, Some(true));
         assert_eq!(filter.event.as_deref(), Some("user.new"));
         assert_eq!(filter.text.as_deref(), Some("A b"));
+        assert_eq!(
+            filter.header,
+            Some(HeaderFilter {
+                name: "x-a".into(),
+                value: Some("1".into())
+            })
+        );
         assert_eq!(Filter::from_query(&filter.to_query()), Ok(filter));
     }
 
@@ -274,12 +354,48 @@ mod tests {
         let filter = |q: &str| Filter::from_query(&format!("q={q}")).expect("q");
         assert_eq!(filter("acme").matches(&s, None), Some(true));
         assert_eq!(filter("BLUE").matches(&s, None), Some(true));
+        let body = |bytes: &'static [u8]| {
+            Some(Payload {
+                headers: &[],
+                body: bytes,
+            })
+        };
         assert_eq!(filter("needle").matches(&s, None), None, "only the body can tell");
-        assert_eq!(filter("needle").matches(&s, Some(b"a NeEdLe here")), Some(true));
-        assert_eq!(filter("needle").matches(&s, Some(b"nothing")), Some(false));
+        assert_eq!(filter("needle").matches(&s, body(b"a NeEdLe here")), Some(true));
+        assert_eq!(filter("needle").matches(&s, body(b"nothing")), Some(false));
         assert_eq!(
-            filter("needle").matches(&s, Some(&[0xff, b'n', b'e', b'e', b'd', b'l', b'e'])),
+            filter("needle").matches(&s, body(&[0xff, b'n', b'e', b'e', b'd', b'l', b'e'])),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn a_header_filter_takes_a_name_in_any_case_and_an_exact_value() {
+        let s = summary();
+        let headers = [("x-github-event".to_owned(), b"push".to_vec())];
+        let payload = Some(Payload {
+            headers: &headers,
+            body: b"",
+        });
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, payload);
+        assert_eq!(matches("header=X-GitHub-Event:push"), Some(true));
+        assert_eq!(
+            matches("header=x-github-event%3A%20push"),
+            Some(true),
+            "spaces around the value are dropped"
+        );
+        assert_eq!(matches("header=X-GitHub-Event"), Some(true));
+        assert_eq!(matches("header=X-GitHub-Event:Push"), Some(false), "the value is exact");
+        assert_eq!(matches("header=X-Other"), Some(false));
+        assert_eq!(
+            Filter::from_query("header=X-GitHub-Event")
+                .expect("parses")
+                .matches(&s, None),
+            None
+        );
+        assert_eq!(
+            Filter::from_query("header=bad%20name").expect_err("refused").parameter,
+            "header"
         );
     }
 }

@@ -276,34 +276,35 @@ impl Viewer {
     }
 
     /// The changes this viewer's filter lets through, in order, as (batch, index of the change): requests not yet
-    /// sent that match, updates that match, and every delete, eviction and clear. Where only a request's body can
-    /// tell whether a text search finds it, the store is asked, once for the frame.
+    /// sent that match, updates that match, and every delete, eviction and clear. Where only a request's stored
+    /// headers or body can tell (a header filter, a text search), the store is asked, once for the frame.
     async fn select<'a>(&self, waiting: &'a [Arc<LiveBatch>]) -> Vec<(&'a LiveBatch, usize)> {
         let filter = &self.subscription.filter;
-        let mut body_needed = Vec::new();
+        let mut payload_needed = Vec::new();
         for batch in waiting {
             for change in batch.changes() {
                 if let Change::Captured(summary) | Change::Updated(summary) = change
                     && filter.matches(summary, None).is_none()
                 {
-                    body_needed.push(summary.id);
+                    payload_needed.push(summary.id);
                 }
             }
         }
-        let found_in_body: HashSet<i64> = match (&filter.text, body_needed.is_empty()) {
-            (Some(text), false) => match self.store.text_matches(text.clone(), body_needed).await {
+        let found_in_payload: HashSet<i64> = if payload_needed.is_empty() {
+            HashSet::new()
+        } else {
+            match self.store.payload_matches(filter.clone(), payload_needed).await {
                 Ok(ids) => ids.into_iter().collect(),
                 Err(error) => {
-                    tracing::warn!(%error, "could not search the bodies of live requests");
+                    tracing::warn!(%error, "could not check the headers and bodies of live requests");
                     HashSet::new()
                 }
-            },
-            _ => HashSet::new(),
+            }
         };
         let wanted = |summary: &Summary| {
             filter
                 .matches(summary, None)
-                .unwrap_or_else(|| found_in_body.contains(&summary.id))
+                .unwrap_or_else(|| found_in_payload.contains(&summary.id))
         };
         let mut selected = Vec::new();
         for batch in waiting {

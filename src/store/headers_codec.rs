@@ -29,6 +29,20 @@ pub fn decode(mut bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
     Some(headers)
 }
 
+/// Whether the encoded headers hold `name` (lower case), with exactly `value` when one is given. Damaged bytes hold
+/// nothing.
+pub fn has_header(mut bytes: &[u8], name: &[u8], value: Option<&[u8]>) -> bool {
+    while !bytes.is_empty() {
+        let (Some(stored_name), Some(stored_value)) = (take(&mut bytes), take(&mut bytes)) else {
+            return false;
+        };
+        if stored_name == name && value.is_none_or(|wanted| wanted == stored_value) {
+            return true;
+        }
+    }
+    false
+}
+
 fn put(out: &mut Vec<u8>, part: &[u8]) {
     // Header blocks are bounded far below 4 GiB by the server's header limits.
     let length = u32::try_from(part.len()).unwrap_or(u32::MAX);

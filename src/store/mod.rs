@@ -31,6 +31,7 @@ pub use feed::{Change, Changes, Committed};
 pub use queries::{ListQuery, Page, PageStart, Stats, StoredBody};
 pub use schema::{Durability, STARTUP_LOCK_WAIT};
 
+use crate::filter::Filter;
 use crate::record::{Detail, NewRequest, Stored};
 
 /// How many commands may wait for the writer. Senders beyond it wait for room (backpressure), so memory stays
@@ -152,9 +153,10 @@ impl Store {
         self.read(move |conn| queries::list(conn, &query)).await
     }
 
-    /// Which of the requests `ids` a text search (the filter's `q`) finds, bodies included.
-    pub async fn text_matches(&self, text: String, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
-        self.read(move |conn| queries::text_matches(conn, &text, &ids)).await
+    /// Which of the requests `ids` the filter's conditions on the stored payload (text search, header) find.
+    pub async fn payload_matches(&self, filter: Filter, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
+        self.read(move |conn| queries::payload_matches(conn, &filter, &ids))
+            .await
     }
 
     /// One request in full.

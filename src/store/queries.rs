@@ -15,6 +15,7 @@ use super::error::StoreError;
 use super::headers_codec;
 use super::lookups::{self, NO_ENVELOPE};
 use super::row::{self, PayloadRow, SummaryRow};
+use super::schema::HAS_HEADER;
 use crate::filter::{Filter, ProfileFilter};
 use crate::profiles::Finding;
 use crate::record::{Detail, Summary};
@@ -137,8 +138,10 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     // match or that many match under one path, then an envelope unless a rare side of another filter has its own
     // index. A text search reads the payloads, which only `captures` joins.
     let mut path_looked_up = false;
-    // The source is still open: an event reads its own lookup first, and a text search reads `captures`.
-    let lookup_free = text.is_none() && filter.event.is_none();
+    // The source is still open: an event reads its own lookup first, and a text search or a header filter reads the
+    // payloads, which only `captures` joins.
+    let needs_payload = text.is_some() || filter.header.is_some();
+    let lookup_free = !needs_payload && filter.event.is_none();
     let order = match query.from {
         PageStart::Newest => "DESC",
         PageStart::Before(before) => {
@@ -200,7 +203,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         None => {}
     }
     if let Some(event) = &filter.event {
-        let column = if text.is_none() {
+        let column = if !needs_payload {
             source = lookups::EVENT.view();
             "r.lookup"
         } else {
@@ -208,9 +211,9 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         };
         conditions.push(format!("{column} = {}", binds.bind(event.clone())));
     }
-    if let Some(text) = text {
+    if needs_payload {
         source = "captures".to_owned();
-        conditions.push(text_condition(text, &mut binds));
+        conditions.extend(payload_conditions(filter, &mut binds));
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -225,24 +228,39 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     Ok((sql, binds))
 }
 
-/// The text search as SQL on a row of `captures`: the list's, and the live stream's when only the body can tell
-/// (see [`Filter::matches`]). `lower()` folds ASCII letters only, as the filter's own matching does.
-fn text_condition(text: &str, binds: &mut Binds) -> String {
-    let needle = binds.bind(text.to_lowercase());
-    format!(
-        "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
-          OR instr(lower(CAST(r.body AS TEXT)), {needle}))"
-    )
+/// The conditions only the stored payload answers, as SQL on a row of `captures`: the text search (in the path, the
+/// query and the body; `lower()` folds ASCII letters only, as the filter's own matching does) and the header filter
+/// (through [`HAS_HEADER`] on the stored headers). The list's, and the live stream's when a summary cannot tell (see
+/// [`Filter::matches`]).
+fn payload_conditions(filter: &Filter, binds: &mut Binds) -> Vec<String> {
+    let mut conditions = Vec::new();
+    if let Some(text) = filter.text.as_ref().filter(|text| !text.is_empty()) {
+        let needle = binds.bind(text.to_lowercase());
+        conditions.push(format!(
+            "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
+              OR instr(lower(CAST(r.body AS TEXT)), {needle}))"
+        ));
+    }
+    if let Some(header) = &filter.header {
+        let name = binds.bind(header.name.clone().into_bytes());
+        let value = match &header.value {
+            Some(value) => binds.bind(value.clone().into_bytes()),
+            None => binds.bind(SqlValue::Null),
+        };
+        conditions.push(format!("{HAS_HEADER}(r.headers, {name}, {value})"));
+    }
+    conditions
 }
 
-/// Which of the requests `ids` a text search finds, in their bodies as well as their paths and queries.
-pub(super) fn text_matches(conn: &Connection, text: &str, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+/// Which of the requests `ids` the filter's payload conditions (text search, header) find.
+pub(super) fn payload_matches(conn: &Connection, filter: &Filter, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
     let mut binds = Binds::default();
-    let condition = text_condition(text, &mut binds);
     let listed: Vec<String> = ids.iter().map(|id| binds.bind(*id)).collect();
+    let mut conditions = vec![format!("r.id IN ({})", listed.join(", "))];
+    conditions.extend(payload_conditions(filter, &mut binds));
     let sql = format!(
-        "SELECT r.id FROM captures r WHERE r.id IN ({}) AND {condition} ORDER BY r.id",
-        listed.join(", ")
+        "SELECT r.id FROM captures r WHERE {} ORDER BY r.id",
+        conditions.join(" AND ")
     );
     let mut statement = conn.prepare(&sql)?;
     let found = statement
@@ -485,6 +503,7 @@ mod tests {
                     duplicate: self.duplicate,
                     event: self.event.clone(),
                     text: self.text.clone(),
+                    header: None,
                 },
                 limit: self.limit,
                 from: self.before.map_or(PageStart::Newest, PageStart::Before),

@@ -114,13 +114,40 @@ pub fn open_writer(path: &Path, durability: Durability, max_bytes: Option<u64>) 
             .map_err(sqlite)?;
     }
     conn.busy_timeout(RUNNING_LOCK_WAIT).map_err(sqlite)?;
+    register_functions(&conn).map_err(sqlite)?;
     Ok(conn)
 }
 
 /// The settings every read connection needs.
 pub fn configure_reader(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(RUNNING_LOCK_WAIT)?;
+    register_functions(conn)?;
     conn.pragma_update(None, "query_only", true)
+}
+
+/// The name of the SQL function the header filter runs on the stored headers: `hookscope_has_header(headers, name,
+/// value)`, `value` NULL for any.
+pub const HAS_HEADER: &str = "hookscope_has_header";
+
+/// The SQL functions hookscope's queries use, on every connection that runs them.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        HAS_HEADER,
+        3,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            let bytes = |index: usize| match context.get_raw(index) {
+                ValueRef::Blob(bytes) | ValueRef::Text(bytes) => Some(bytes),
+                _ => None,
+            };
+            let (Some(headers), Some(name)) = (bytes(0), bytes(1)) else {
+                return Ok(false);
+            };
+            Ok(super::headers_codec::has_header(headers, name, bytes(2)))
+        },
+    )
 }
 
 fn set_durability(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {

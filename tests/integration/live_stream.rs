@@ -378,3 +378,44 @@ async fn the_complete_stream_replays_past_the_cap_in_order_then_goes_live() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_header_filter_finds_requests_in_the_list_and_on_the_stream() {
+    let app = spawn_app().await;
+    let push = app
+        .post_with("/gh", "application/json", b"{}".to_vec(), &[("X-GitHub-Event", "push")])
+        .await;
+    let issues = app
+        .post_with(
+            "/gh",
+            "application/json",
+            b"{}".to_vec(),
+            &[("X-GitHub-Event", "issues")],
+        )
+        .await;
+    app.post_with("/other", "application/json", b"{}".to_vec(), &[]).await;
+    assert_eq!(
+        ids_of(&app.get_json("/_/api/requests?header=x-github-event:push", 200).await),
+        [push]
+    );
+    assert_eq!(
+        ids_of(&app.get_json("/_/api/requests?header=X-GitHub-Event", 200).await),
+        [issues, push]
+    );
+    app.get_json("/_/api/requests?header=no%20good", 400).await;
+
+    let stream = open_stream_at(&app, "header=X-GitHub-Event%3A%20push").await;
+    app.post_with(
+        "/gh",
+        "application/json",
+        b"{}".to_vec(),
+        &[("X-GitHub-Event", "issues")],
+    )
+    .await;
+    let live = app
+        .post_with("/gh", "application/json", b"{}".to_vec(), &[("X-GitHub-Event", "push")])
+        .await;
+    let events = collect_events(stream, "request", 1).await;
+    assert_eq!(request_ids(&events), [live]);
+    app.stop().await;
+}

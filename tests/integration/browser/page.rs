@@ -749,3 +749,35 @@ async fn refused_requests_are_counted_in_the_top_bar_and_listed_on_a_click() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_header_filter_narrows_the_list_and_the_live_arrivals() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let push = app
+        .post_with("/gh", "application/json", b"{}".to_vec(), &[("X-GitHub-Event", "push")])
+        .await;
+    app.post_with(
+        "/gh",
+        "application/json",
+        b"{}".to_vec(),
+        &[("X-GitHub-Event", "issues")],
+    )
+    .await;
+    browser.goto(&app.url("/?header=X-GitHub-Event%3Apush")).await;
+    browser.wait_live().await;
+    browser.wait_list(&[push]).await;
+    let live = app
+        .post_with("/gh", "application/json", b"{}".to_vec(), &[("X-GitHub-Event", "push")])
+        .await;
+    app.post_with(
+        "/gh",
+        "application/json",
+        b"{}".to_vec(),
+        &[("X-GitHub-Event", "issues")],
+    )
+    .await;
+    browser.wait_list(&[live, push]).await;
+    browser.close().await;
+    app.stop().await;
+}
