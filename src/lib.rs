@@ -9,6 +9,7 @@
 //! - [`profiles`]: pure checks of webhook payloads against the known payload profiles, by name.
 //! - [`idempotency`]: which idempotency key a request carries.
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
+//! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
 //! - [`record`]: the records passed between capture, store and API.
 
@@ -19,6 +20,7 @@ pub mod http;
 pub mod idempotency;
 pub mod live;
 pub mod profiles;
+pub mod readable;
 pub mod record;
 pub mod server;
 pub mod startup;

@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::profiles::{BodyKind, Finding, Verdict};
+use crate::readable::Decoded;
 
 /// One captured request, inspected and ready to store.
 #[derive(Debug, Clone)]
@@ -105,6 +106,12 @@ pub struct Detail {
     pub body_base64: Option<String>,
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
+    /// The body decompressed, when it was sent gzip- or deflate-encoded; filled by the API, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Decoded>,
+    /// A form body's fields, `[name, value]`; filled by the API, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<Vec<(String, String)>>,
 }
 
 impl Detail {
@@ -135,6 +142,19 @@ impl Detail {
             body_base64,
             errors,
             warnings,
+            decoded: None,
+            form: None,
+        }
+    }
+
+    /// The body's bytes, as stored.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match (&self.body, &self.body_base64) {
+            (Some(text), _) => text.as_bytes().to_vec(),
+            (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .unwrap_or_default(),
+            (None, None) => Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::response::{Body, empty, json, with_body};
 use crate::filter::Filter;
+use crate::readable::{applies, readable};
 use crate::store::{ListQuery, PageStart};
 
 /// Page size when none is asked for.
@@ -26,7 +27,20 @@ pub async fn list(state: &AppState, raw_query: Option<&str>) -> Result<Response<
 
 /// `GET /_/api/requests/{id}`
 pub async fn detail(state: &AppState, id: i64) -> Result<Response<Body>, ApiError> {
-    let detail = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
+    let mut detail = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
+    if !applies(&detail.headers) {
+        return Ok(json(StatusCode::OK, &detail));
+    }
+    // Decompressing up to the body limit is work for a blocking thread, off the tasks serving other connections.
+    let limit = usize::try_from(state.config.limits.max_body).unwrap_or(usize::MAX);
+    let detail = tokio::task::spawn_blocking(move || {
+        let readable = readable(&detail.headers, &detail.body_bytes(), limit);
+        detail.decoded = readable.decoded;
+        detail.form = readable.form;
+        detail
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))?;
     Ok(json(StatusCode::OK, &detail))
 }
 

@@ -14,6 +14,9 @@ export function renderBody(r) {
     return wrap;
   }
   const views = [];
+  // As people read it first: the fields of a form, or the body decompressed; the bytes as sent stay a tab away.
+  if (r.form) views.push(["Fields", () => renderForm(r.form)]);
+  if (r.decoded && !r.decoded.error) views.push([`Decoded (${r.decoded.encoding})`, () => renderDecoded(r.decoded)]);
   if (r.body !== undefined) {
     let tree = null;
     if (r.body_kind === "json" && r.body.length <= PRETTY_LIMIT) {
@@ -39,12 +42,41 @@ export function renderBody(r) {
   };
   views.forEach(([name], index) => tabs.appendChild(el("button", { type: "button", class: "tab", role: "tab", "data-view": name.toLowerCase(), text: name, onclick: () => select(index) })));
   wrap.appendChild(tabs);
+  if (r.decoded) {
+    const note = r.decoded.error
+      ? r.decoded.error
+      : `Sent ${r.decoded.encoding}-compressed: ${fmtSize(r.body_size)}, ${fmtSize(r.decoded.size)} decompressed.`;
+    wrap.appendChild(el("p", { class: "muted small", text: note }));
+  }
   if (r.body_kind === "json" && r.body !== undefined && r.body.length > PRETTY_LIMIT) {
     wrap.appendChild(el("p", { class: "muted small", text: "Large body: shown raw." }));
   }
   wrap.appendChild(pane);
   select(0);
   return wrap;
+}
+
+/** A form's fields as a table of names and values, each as text. */
+function renderForm(fields) {
+  const table = el("table", { class: "kv form-fields" });
+  for (const [name, value] of fields) {
+    table.appendChild(el("tr", {}, el("th", { text: name }), el("td", {}, el("pre", { class: "code raw wrap", text: value }))));
+  }
+  if (!fields.length) return el("p", { class: "muted", text: "An empty form." });
+  return table;
+}
+
+/** A decompressed body: as a JSON tree when it parses, else as text, or in base64 when it is not text. */
+function renderDecoded(decoded) {
+  if (decoded.body === undefined) return el("pre", { class: "code raw wrap", text: decoded.body_base64 || "" });
+  if (decoded.body.length <= PRETTY_LIMIT) {
+    try {
+      return renderJsonTree(parseJson(decoded.body));
+    } catch (_) {
+      /* not JSON: shown as text */
+    }
+  }
+  return el("pre", { class: "code raw", text: decoded.body });
 }
 
 function decodeBase64(text) {

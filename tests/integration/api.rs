@@ -261,3 +261,76 @@ async fn health_answers_ok() {
     );
     app.stop().await;
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+#[tokio::test]
+async fn a_compressed_body_reads_decompressed_and_a_form_as_its_fields_with_the_bytes_kept() {
+    let app = spawn_app_with(|c| c.limits.max_body = 64 * 1024).await;
+    let json = br#"{"event":"invoices.created","data":{"id":7}}"#;
+    let compressed = gzip(json);
+    let id = app
+        .post_with(
+            "/gz",
+            "application/json",
+            compressed.clone(),
+            &[("Content-Encoding", "gzip")],
+        )
+        .await;
+    let detail = app.detail(id).await;
+    assert_eq!(detail["decoded"]["encoding"], "gzip");
+    assert_eq!(detail["decoded"]["body"], std::str::from_utf8(json).expect("text"));
+    assert_eq!(detail["decoded"]["size"], json.len());
+    let raw = app
+        .client
+        .get(app.url(&format!("/_/api/requests/{id}/body")))
+        .send()
+        .await
+        .expect("raw");
+    assert_eq!(
+        raw.bytes().await.expect("bytes").to_vec(),
+        compressed,
+        "the stored bytes are as sent"
+    );
+
+    let form = "payload=%7B%22type%22%3A%22block_actions%22%7D&team=T1";
+    let id = app
+        .post_with(
+            "/form",
+            "application/x-www-form-urlencoded",
+            form.as_bytes().to_vec(),
+            &[],
+        )
+        .await;
+    let detail = app.detail(id).await;
+    assert_eq!(
+        detail["form"],
+        serde_json::json!([["payload", r#"{"type":"block_actions"}"#], ["team", "T1"]])
+    );
+    assert_eq!(detail["body"], form);
+
+    // A small body that would decompress past the body limit is not decompressed.
+    let bomb = gzip(&vec![b'a'; 1024 * 1024]);
+    let id = app
+        .post_with("/bomb", "text/plain", bomb, &[("Content-Encoding", "gzip")])
+        .await;
+    let detail = app.detail(id).await;
+    assert!(
+        detail["decoded"]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("more than 65536 bytes")),
+        "{detail}"
+    );
+    assert_eq!(detail["decoded"].get("body"), None);
+
+    // A plain request has neither.
+    let id = app.post_json("/plain", "{}").await;
+    let detail = app.detail(id).await;
+    assert_eq!((detail.get("decoded"), detail.get("form")), (None, None));
+    app.stop().await;
+}

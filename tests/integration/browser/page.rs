@@ -781,3 +781,57 @@ async fn the_header_filter_narrows_the_list_and_the_live_arrivals() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_gzip_body_opens_decompressed_and_a_form_as_its_fields() {
+    use std::io::Write;
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(br#"{"zipped":{"deep":true}}"#).expect("compress");
+    let gz = app
+        .post_with(
+            "/gz",
+            "application/json",
+            encoder.finish().expect("compress"),
+            &[("Content-Encoding", "gzip")],
+        )
+        .await;
+    let form = app
+        .post_with(
+            "/form",
+            "application/x-www-form-urlencoded",
+            b"name=Ada&role=admin".to_vec(),
+            &[],
+        )
+        .await;
+    browser.goto(&app.url(&format!("/#/requests/{gz}"))).await;
+    let tree = browser
+        .wait_for(
+            "the decompressed tree",
+            "document.querySelector('#detail [data-pointer=\"/zipped/deep\"]')?.textContent",
+        )
+        .await;
+    assert!(tree.as_str().is_some_and(|text| text.contains("\"deep\": true")), "{tree}");
+    let selected = browser
+        .js(
+            "return document.querySelector('#detail .tab[aria-selected=\"true\"]').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(selected, Value::String("Decoded (gzip)".into()));
+    browser.goto(&app.url(&format!("/#/requests/{form}"))).await;
+    let fields = browser
+        .wait_for(
+            "the form's fields",
+            "document.querySelector('#detail .form-fields')?.textContent",
+        )
+        .await;
+    let fields = fields.as_str().expect("text");
+    assert!(
+        fields.contains("name") && fields.contains("Ada") && fields.contains("admin"),
+        "{fields}"
+    );
+    browser.close().await;
+    app.stop().await;
+}
