@@ -100,10 +100,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub allow_host: Vec<String>,
 
-    /// The access token for the inspector and API when listening on a non-loopback address; a random one is
-    /// made (and printed) when not given.
+    /// The access token for the inspector and API. Once given it is needed on every address, loopback included;
+    /// when listening beyond loopback or with --public-url, a random one is made (and printed) if not given.
     #[arg(long, env = "HOOKSCOPE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+
+    /// The address providers send to, when it is not this one: a tunnel's (https://abc.example.dev) or the
+    /// machine's LAN address. The page's hook URL, the booth's QR code, copy-as-curl and the banner use it, and
+    /// the inspector and API then need the token on every address (a tunnel arrives through loopback).
+    #[arg(long, env = "HOOKSCOPE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Take a capture's sender from its `Forwarded` or `X-Forwarded-For` header, as a tunnel or proxy in front
+    /// of hookscope sets it. Off by default: any sender can write those headers.
+    #[arg(long)]
+    pub trust_forwarded: bool,
 
     /// Serve the inspector and API without a token even on a non-loopback address (anyone who can reach the
     /// port can read and delete captures).

@@ -18,6 +18,11 @@ pub struct Config {
     pub access: Access,
     /// The status captured requests are answered with.
     pub response_status: StatusCode,
+    /// The address providers send to (`https://abc.example.dev`, no trailing slash), when it is not the listen
+    /// address.
+    pub public_url: Option<String>,
+    /// Take a capture's sender from `Forwarded` / `X-Forwarded-For`.
+    pub trust_forwarded: bool,
 }
 
 /// Bounds on what one sender may cost the server. See `docs/security.md` for why each number.
@@ -79,6 +84,8 @@ pub enum ConfigError {
     Zero { flag: &'static str },
     #[error("--status {0} is not a status hookscope can answer with; use a code from 200 to 599")]
     Status(u16),
+    #[error("--public-url {0:?} is not a URL; use http:// or https://, a host, and an optional port and path")]
+    PublicUrl(String),
     #[error("--token must not be empty")]
     EmptyToken,
 }
@@ -138,13 +145,21 @@ impl Config {
         if args.token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);
         }
+        let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
         // A token given is applied wherever hookscope listens (loopback too: a tunnel reaches a loopback address);
-        // beyond loopback one is made up when none is given, unless the inspector is made public.
+        // beyond loopback, or behind a public URL, one is made up when none is given, unless the inspector is made
+        // public.
+        let needs_token = !listen.ip().is_loopback() || public_url.is_some();
         let token = match (args.public_inspector, args.token) {
             (true, _) => None,
             (false, Some(token)) => Some(token),
-            (false, None) => (!listen.ip().is_loopback()).then(|| uuid::Uuid::new_v4().simple().to_string()),
+            (false, None) => needs_token.then(|| uuid::Uuid::new_v4().simple().to_string()),
         };
+        // The page answers under the public URL's host too: the tunnel passes it on.
+        let mut allowed_hosts = args.allow_host;
+        if let Some(host) = public_url.as_deref().and_then(public_host) {
+            allowed_hosts.push(host);
+        }
         let location = if args.db.as_os_str() == ":memory:" {
             Location::Temporary
         } else {
@@ -169,11 +184,10 @@ impl Config {
                 max_header_bytes,
                 max_connections: args.max_connections,
             },
-            access: Access {
-                allowed_hosts: args.allow_host,
-                token,
-            },
+            access: Access { allowed_hosts, token },
             response_status,
+            public_url,
+            trust_forwarded: args.trust_forwarded,
         })
     }
 
@@ -190,6 +204,8 @@ impl Config {
             limits: Limits::default(),
             access: Access::default(),
             response_status: StatusCode::OK,
+            public_url: None,
+            trust_forwarded: false,
         }
     }
 }
@@ -203,6 +219,26 @@ fn parse_listen(text: &str) -> Option<SocketAddr> {
         return Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port.parse().ok()?));
     }
     text.parse().ok()
+}
+
+/// `http(s)://host[:port][/path]`, without a query or fragment, returned without a trailing slash.
+fn parse_public_url(text: &str) -> Result<String, ConfigError> {
+    let refused = || ConfigError::PublicUrl(text.to_owned());
+    let uri: hyper::Uri = text.trim().parse().map_err(|_| refused())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let has_host = uri.host().is_some_and(|host| !host.is_empty());
+    let plain = uri.query().is_none() && !text.contains('#');
+    if !(scheme_ok && has_host && plain) {
+        return Err(refused());
+    }
+    Ok(text.trim().trim_end_matches('/').to_owned())
+}
+
+/// The host (and port, if any) of a checked public URL, as a Host header names it.
+fn public_host(url: &str) -> Option<String> {
+    let uri: hyper::Uri = url.parse().ok()?;
+    uri.authority()
+        .map(|authority| authority.as_str().rsplit('@').next().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]
@@ -261,6 +297,33 @@ mod tests {
                 .warnings()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_public_url_is_checked_trimmed_allowed_as_a_host_and_guarded_by_a_token() {
+        let config = config(&["--listen", "127.0.0.1:0", "--public-url", "https://abc.example.dev/"]).expect("valid");
+        assert_eq!(config.public_url.as_deref(), Some("https://abc.example.dev"));
+        assert!(
+            config.access.token.is_some(),
+            "a tunnel arrives on loopback, so the token is needed there"
+        );
+        assert!(config.access.allowed_hosts.contains(&"abc.example.dev".to_owned()));
+        for bad in [
+            "abc.example.dev",
+            "ftp://x",
+            "https://x/?q=1",
+            "https://x/#f",
+            "http://",
+        ] {
+            assert!(
+                matches!(config_err(&["--public-url", bad]), ConfigError::PublicUrl(_)),
+                "{bad}"
+            );
+        }
+    }
+
+    fn config_err(args: &[&str]) -> ConfigError {
+        config(args).expect_err("refused")
     }
 
     #[test]

@@ -68,15 +68,26 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     let stop = stop_signal();
-    print_banner(app.local_addr(), &database, &retention, app.access_token().as_deref());
+    print_banner(
+        app.local_addr(),
+        app.advertised_origin().as_deref(),
+        &database,
+        &retention,
+        app.access_token().as_deref(),
+    );
     app.run_until(stop).await;
     ExitCode::SUCCESS
 }
 
-/// Where to look and a ready-to-paste first webhook.
-fn print_banner(addr: SocketAddr, database: &str, retention: &str, token: Option<&str>) {
-    let base = base_url(addr);
-    println!("hookscope is listening on {base}");
+/// Where to look and a ready-to-paste first webhook. `advertised` is where providers reach hookscope when that is
+/// not the listen address (a tunnel's URL, or the LAN address when listening on all of them).
+fn print_banner(addr: SocketAddr, advertised: Option<&str>, database: &str, retention: &str, token: Option<&str>) {
+    let local = base_url(addr);
+    let base = advertised.unwrap_or(&local);
+    println!("hookscope is listening on {local}");
+    if let Some(advertised) = advertised {
+        println!("  send to:   {advertised}  (the address providers use)");
+    }
     match token {
         Some(token) => println!(
             "  inspector: {base}/?token={token}  (this URL carries the access token the inspector and API need)"
@@ -86,7 +97,7 @@ fn print_banner(addr: SocketAddr, database: &str, retention: &str, token: Option
     println!("  database:  {database}");
     println!("  retention: {retention}");
     println!("Send a first webhook:");
-    println!("  {}", hookscope::http::sample_curl(&base));
+    println!("  {}", hookscope::http::sample_curl(base));
 }
 
 /// `100000` as `100,000`.

@@ -55,9 +55,12 @@ impl Application {
                 });
             }
         };
+        let bound = listener.local_addr().unwrap_or(config.listen);
+        let advertised_origin = crate::http::origin::advertised(config.public_url.as_deref(), bound).map(Arc::from);
         Ok(Application {
             listener,
             state: AppState {
+                advertised_origin,
                 live: live::Hub::start(&store),
                 store,
                 config: Arc::new(config),
@@ -72,6 +75,11 @@ impl Application {
     pub fn local_addr(&self) -> SocketAddr {
         // A bound listener always has a local address; fall back to the configured one all the same.
         self.listener.local_addr().unwrap_or(self.state.config.listen)
+    }
+
+    /// Where providers reach hookscope, when it is not the address it listens on (see `http::origin`).
+    pub fn advertised_origin(&self) -> Option<String> {
+        self.state.advertised_origin.as_deref().map(str::to_owned)
     }
 
     /// The inspector's access token, when one is required.

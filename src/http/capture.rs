@@ -69,6 +69,7 @@ pub async fn capture(
     let envelope = verdict.envelope.unwrap_or("none");
     let valid = verdict.valid;
 
+    let remote_addr = sender(&parts.headers, remote, state.config.trust_forwarded);
     let stored = state
         .store
         .insert(NewRequest {
@@ -77,7 +78,7 @@ pub async fn capture(
             path,
             query: parts.uri.query().unwrap_or_default().to_owned(),
             headers: parts.headers,
-            remote_addr: remote.to_string(),
+            remote_addr,
             content_type,
             body,
             verdict,
@@ -156,6 +157,45 @@ async fn inspect_off_thread(body: Bytes, content_type: Option<String>) -> Result
     tokio::task::spawn_blocking(move || inspect(&body, content_type.as_deref()))
         .await
         .map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// Who sent a capture: the peer, or with `--trust-forwarded` the client a proxy or tunnel in front of hookscope
+/// names, in `Forwarded: for=` (RFC 7239) or else the first `X-Forwarded-For` address, when it is an IP address.
+fn sender(headers: &hyper::HeaderMap, remote: SocketAddr, trust_forwarded: bool) -> String {
+    if !trust_forwarded {
+        return remote.to_string();
+    }
+    let forwarded = headers
+        .get("forwarded")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value.split([',', ';']).find_map(|part| {
+                let (name, value) = part.trim().split_once('=')?;
+                name.eq_ignore_ascii_case("for")
+                    .then(|| value.trim().trim_matches('"').to_owned())
+            })
+        });
+    let forwarded_for = || {
+        headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(',').next())
+            .map(|first| first.trim().to_owned())
+    };
+    forwarded
+        .or_else(forwarded_for)
+        .filter(|client| client_address(client))
+        .unwrap_or_else(|| remote.to_string())
+}
+
+/// Whether a forwarded client reads as an IP address, with or without a port (`203.0.113.7`, `[2001:db8::1]:4711`).
+fn client_address(client: &str) -> bool {
+    client.parse::<std::net::IpAddr>().is_ok()
+        || client.parse::<SocketAddr>().is_ok()
+        || client
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok())
 }
 
 /// A verdict in the log as a plain word: `true`, `false`, or `unchecked` when nothing was checked.

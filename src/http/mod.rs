@@ -7,6 +7,7 @@ mod assets;
 mod capture;
 pub mod capture_log;
 mod error;
+pub mod origin;
 mod page;
 mod qr;
 pub mod refusals;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub capture_log: Arc<capture_log::CaptureLog>,
     /// The requests refused since start.
     pub refusals: Arc<refusals::Refusals>,
+    /// The origin the page shows for hooks (see `origin.rs`); `None`: the Host the browser used.
+    pub advertised_origin: Option<Arc<str>>,
 }
 
 /// Serves one request.
@@ -95,7 +98,7 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
         allow,
     };
     match segments.as_slice() {
-        [""] => page::index(request.headers()),
+        [""] => page::index(request.headers(), state.advertised_origin.as_deref()),
         ["_", "events"] if reading => {
             let subscription = live::parse_subscription(request.headers(), request.uri().query())
                 .map_err(|refused| ApiError::BadRequest(refused.to_string()))?;

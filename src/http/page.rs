@@ -25,13 +25,18 @@ struct IndexPage<'a> {
 }
 
 /// `GET /`
-pub fn index(headers: &HeaderMap) -> Result<Response<Body>, ApiError> {
-    let host = headers
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .filter(|host| !host.is_empty())
-        .unwrap_or("127.0.0.1");
-    let origin = format!("http://{host}");
+pub fn index(headers: &HeaderMap, advertised: Option<&str>) -> Result<Response<Body>, ApiError> {
+    let origin = match advertised {
+        Some(origin) => origin.to_owned(),
+        None => {
+            let host = headers
+                .get(HOST)
+                .and_then(|host| host.to_str().ok())
+                .filter(|host| !host.is_empty())
+                .unwrap_or("127.0.0.1");
+            format!("http://{host}")
+        }
+    };
     let page = IndexPage {
         curl: sample_curl(&origin),
         origin: &origin,

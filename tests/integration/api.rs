@@ -334,3 +334,77 @@ async fn a_compressed_body_reads_decompressed_and_a_form_as_its_fields_with_the_
     assert_eq!((detail.get("decoded"), detail.get("form")), (None, None));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_public_url_the_page_shows_it_and_the_inspector_needs_the_token_on_loopback() {
+    let app = spawn_app_with(|c| {
+        c.public_url = Some("https://t.example.dev".into());
+        c.access.token = Some("tok".into());
+        c.access.allowed_hosts.push("t.example.dev".into());
+    })
+    .await;
+    let refused = app.client.get(app.url("/_/api/stats")).send().await.expect("answer");
+    assert_eq!(
+        refused.status(),
+        401,
+        "a tunnel arrives on loopback: loopback is no proof of anything"
+    );
+    let page = app
+        .client
+        .get(app.url("/"))
+        .header("host", "t.example.dev")
+        .bearer_auth("tok")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        html.contains("https://t.example.dev/any/path"),
+        "the hook URL is the public one"
+    );
+    assert!(html.contains("curl -X POST https://t.example.dev/hooks/demo"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sender_comes_from_forwarding_headers_only_when_trusted() {
+    let trusting = spawn_app_with(|c| c.trust_forwarded = true).await;
+    let cases = [
+        (("x-forwarded-for", "203.0.113.7, 10.0.0.1"), Some("203.0.113.7")),
+        (
+            ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https"),
+            Some("[2001:db8::1]:4711"),
+        ),
+        (("x-forwarded-for", "<script>"), None),
+    ];
+    for ((name, value), expected) in cases {
+        let id = trusting
+            .post_with("/fwd", "text/plain", b"x".to_vec(), &[(name, value)])
+            .await;
+        let sender = trusting.detail(id).await["remote_addr"]
+            .as_str()
+            .expect("sender")
+            .to_owned();
+        match expected {
+            Some(expected) => assert_eq!(sender, expected, "{name}: {value}"),
+            None => assert!(sender.starts_with("127.0.0.1:"), "junk is not trusted: {sender}"),
+        }
+    }
+    trusting.stop().await;
+    let plain = spawn_app().await;
+    let id = plain
+        .post_with(
+            "/fwd",
+            "text/plain",
+            b"x".to_vec(),
+            &[("x-forwarded-for", "203.0.113.7")],
+        )
+        .await;
+    assert!(
+        plain.detail(id).await["remote_addr"]
+            .as_str()
+            .is_some_and(|sender| sender.starts_with("127.0.0.1:"))
+    );
+    plain.stop().await;
+}

@@ -293,11 +293,16 @@ fn banner(dir: &Path, args: &[&str]) -> String {
         .spawn()
         .expect("start");
     let stdout = child.stdout.take().expect("stdout");
-    let banner: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .take(6)
-        .map(|line| line.unwrap_or_default())
-        .collect();
+    // The banner ends with the sample curl.
+    let mut banner = Vec::new();
+    for line in BufReader::new(stdout).lines().take(12) {
+        let line = line.unwrap_or_default();
+        let last = line.contains("curl -X POST");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
     child.kill().expect("kill");
     let _ = child.wait();
     banner.join("\n")
@@ -318,6 +323,23 @@ fn banner_prints_the_inspector_url_and_a_curl() {
         unlimited.contains("retention: every request is kept (--keep 0)"),
         "{unlimited}"
     );
+}
+
+#[test]
+fn behind_a_tunnel_the_banner_gives_the_public_url_with_the_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = banner(
+        dir.path(),
+        &["--public-url", "https://t.example.dev/", "--token", "abc"],
+    );
+    assert!(
+        text.contains("send to:   https://t.example.dev  (the address providers use)"),
+        "{text}"
+    );
+    assert!(text.contains("inspector: https://t.example.dev/?token=abc"), "{text}");
+    assert!(text.contains("curl -X POST https://t.example.dev/hooks/demo"), "{text}");
+    let refused = run_to_end(&["--listen", "127.0.0.1:0", "--public-url", "t.example.dev"]);
+    assert_refused(&refused, "--public-url");
 }
 
 /// The idempotency key in the banner's sample curl.

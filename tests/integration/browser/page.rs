@@ -812,7 +812,10 @@ async fn a_gzip_body_opens_decompressed_and_a_form_as_its_fields() {
             "document.querySelector('#detail [data-pointer=\"/zipped/deep\"]')?.textContent",
         )
         .await;
-    assert!(tree.as_str().is_some_and(|text| text.contains("\"deep\": true")), "{tree}");
+    assert!(
+        tree.as_str().is_some_and(|text| text.contains("\"deep\": true")),
+        "{tree}"
+    );
     let selected = browser
         .js(
             "return document.querySelector('#detail .tab[aria-selected=\"true\"]').textContent;",
