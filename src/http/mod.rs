@@ -149,7 +149,12 @@ fn over_header_limits(limits: &Limits, request: &Request<Incoming>) -> Option<(R
         ));
     }
     // The request line, then each `name: value` line with its CRLF.
-    let request_line = request.method().as_str().len() + request.uri().to_string().len() + " HTTP/1.1\r\n ".len();
+    let uri = request.uri();
+    let target = uri
+        .authority()
+        .map_or(0, |authority| authority.as_str().len() + "http://".len())
+        + uri.path_and_query().map_or(1, |target| target.as_str().len());
+    let request_line = request.method().as_str().len() + target + " HTTP/1.1\r\n ".len();
     let head: usize = request_line
         + headers
             .iter()
