@@ -96,15 +96,11 @@ impl Refusal {
             kept.push((name.as_str().to_owned(), header_text(value.as_bytes())));
         }
         Refusal {
-            at: format_timestamp(now_ms()),
-            sender: remote.to_string(),
-            status,
-            reason,
-            message,
             method: Some(method.as_str().to_owned()),
             path: Some(path.to_owned()),
             headers: kept,
             headers_truncated: truncated,
+            ..Refusal::of_connection(remote, status, reason, message)
         }
     }
 

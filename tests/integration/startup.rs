@@ -438,23 +438,10 @@ mod raw_http {
     use std::io::{Read, Write};
 
     pub fn get(base: &str, path: &str, bearer: Option<&str>) -> u16 {
-        let authority = base.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(authority).expect("connect");
         let authorization = bearer
             .map(|token| format!("Authorization: Bearer {token}\r\n"))
             .unwrap_or_default();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{authorization}Connection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or(0)
+        exchange(base, &format!("GET {path} HTTP/1.1\r\n{authorization}\r\n"))
     }
 
     pub fn post(base: &str) -> u16 {
@@ -462,12 +449,24 @@ mod raw_http {
     }
 
     pub fn post_body(base: &str, path: &str, body: &str) -> u16 {
+        exchange(
+            base,
+            &format!(
+                "POST {path} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    }
+
+    /// Sends a request (its line, headers, blank line and body) with `Host` and `Connection: close` added after
+    /// the request line; returns the answer's status.
+    fn exchange(base: &str, head: &str) -> u16 {
         let authority = base.trim_start_matches("http://");
         let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+        let (request_line, rest) = head.split_once("\r\n").expect("a request line");
         write!(
             stream,
-            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
+            "{request_line}\r\nHost: {authority}\r\nConnection: close\r\n{rest}"
         )
         .expect("send");
         let mut answer = String::new();
