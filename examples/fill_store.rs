@@ -17,10 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use hookscope::endpoints::Answer;
 use hookscope::idempotency::request_key;
 use hookscope::profiles::channels::CHANNELS;
 use hookscope::profiles::inspect;
-use hookscope::record::{NewRequest, now_ms};
+use hookscope::record::{NewRequest, ResponseRecord, now_ms};
 use hookscope::store::{Durability, Location, Store, StoreOptions};
 use tokio::sync::Semaphore;
 
@@ -170,6 +171,8 @@ async fn fill(path: std::path::PathBuf, rows: u64) -> anyhow::Result<()> {
                 verdict,
                 idempotency_key,
                 headers: header_map,
+                endpoint: None,
+                response: ResponseRecord::of(&Answer::default_with(200)),
             };
             if store.insert(request).await.is_err() {
                 failed.fetch_add(1, Ordering::Relaxed);

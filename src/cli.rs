@@ -69,6 +69,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 200, value_name = "CODE")]
     pub status: u16,
 
+    /// Answer the requests under a path pattern with steps in turn, the last repeating: `/hooks/flaky/**=500x2,200`
+    /// answers 500 twice, then 200; `200@1500ms` waits 1.5 s first. `*` matches within one segment, `**` any
+    /// number of segments. Repeatable; the endpoints are named respond-1, respond-2, ... in order.
+    #[arg(long, value_name = "PATTERN=STEPS")]
+    pub respond: Vec<String>,
+
     /// Largest the database may grow (for example 2GiB); past it captures are refused with 507 until requests
     /// are deleted. Unlimited when not given.
     #[arg(long, value_name = "SIZE")]

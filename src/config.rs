@@ -7,6 +7,8 @@ use std::time::Duration;
 use hyper::StatusCode;
 
 use crate::cli::{ServeArgs, SyncLevel};
+use crate::endpoints::pattern::PathPattern;
+use crate::endpoints::steps::{Step, parse_shorthand};
 use crate::store::{Durability, Location, StoreOptions};
 
 /// Everything hookscope needs to run.
@@ -23,6 +25,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Take a capture's sender from `Forwarded` / `X-Forwarded-For`.
     pub trust_forwarded: bool,
+    /// The `--respond` endpoints, in flag order: their path patterns and answer steps.
+    pub respond: Vec<(PathPattern, Vec<Step>)>,
 }
 
 /// Bounds on what one sender may cost the server. See `docs/security.md` for why each number.
@@ -86,6 +90,8 @@ pub enum ConfigError {
     Status(u16),
     #[error("--public-url {0:?} is not a URL; use http:// or https://, a host, and an optional port and path")]
     PublicUrl(String),
+    #[error("--respond {value:?}: {reason}")]
+    Respond { value: String, reason: String },
     #[error("--token must not be empty")]
     EmptyToken,
 }
@@ -146,6 +152,11 @@ impl Config {
             return Err(ConfigError::EmptyToken);
         }
         let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
+        let respond = args
+            .respond
+            .iter()
+            .map(|value| parse_respond(value))
+            .collect::<Result<Vec<_>, _>>()?;
         // A token given is applied wherever hookscope listens (loopback too: a tunnel reaches a loopback address);
         // beyond loopback, or behind a public URL, one is made up when none is given, unless the inspector is made
         // public.
@@ -188,6 +199,7 @@ impl Config {
             response_status,
             public_url,
             trust_forwarded: args.trust_forwarded,
+            respond,
         })
     }
 
@@ -206,6 +218,7 @@ impl Config {
             response_status: StatusCode::OK,
             public_url: None,
             trust_forwarded: false,
+            respond: Vec::new(),
         }
     }
 }
@@ -219,6 +232,20 @@ fn parse_listen(text: &str) -> Option<SocketAddr> {
         return Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port.parse().ok()?));
     }
     text.parse().ok()
+}
+
+/// `PATTERN=STEPS`, split at the last `=` (a pattern may hold one; steps never do).
+fn parse_respond(value: &str) -> Result<(PathPattern, Vec<Step>), ConfigError> {
+    let refused = |reason: String| ConfigError::Respond {
+        value: value.to_owned(),
+        reason,
+    };
+    let (pattern, steps) = value
+        .rsplit_once('=')
+        .ok_or_else(|| refused("write PATTERN=STEPS, such as /hooks/flaky/**=500x2,200".to_owned()))?;
+    let pattern = PathPattern::parse(pattern.trim()).map_err(|error| refused(error.to_string()))?;
+    let steps = parse_shorthand(steps).map_err(|error| refused(error.to_string()))?;
+    Ok((pattern, steps))
 }
 
 /// `http(s)://host[:port][/path]`, without a query or fragment, returned without a trailing slash.

@@ -8,6 +8,7 @@
 //! - [`live`]: the live stream: typed events, the hub that shares them among viewers, replay, pacing.
 //! - [`profiles`]: pure checks of webhook payloads against the known payload profiles, by name.
 //! - [`idempotency`]: which idempotency key a request carries.
+//! - [`endpoints`]: pure: which endpoint a request belongs to (path patterns), and what it is answered.
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
@@ -15,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod endpoints;
 pub mod filter;
 pub mod http;
 pub mod idempotency;

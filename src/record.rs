@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::endpoints::{Answer, Reason};
 use crate::profiles::{BodyKind, Finding, Verdict};
 use crate::readable::Decoded;
 
@@ -32,6 +33,34 @@ pub struct NewRequest {
     pub verdict: Verdict,
     /// The idempotency key, from the body or a header.
     pub idempotency_key: Option<Vec<u8>>,
+    /// The endpoint the request belongs to, if any.
+    pub endpoint: Option<String>,
+    /// What it is answered (decided before it is stored, sent after).
+    pub response: ResponseRecord,
+}
+
+/// What a captured request was answered, and why.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResponseRecord {
+    pub status: u16,
+    /// How long hookscope waited, after the commit, before answering.
+    pub delay_ms: u64,
+    /// Which of the endpoint's steps gave the answer (from 0); `None` without an endpoint.
+    pub step: Option<usize>,
+    /// `step` (the endpoint's), or `default` (`--status`, no endpoint).
+    pub reason: Reason,
+}
+
+impl ResponseRecord {
+    /// The record of an answer.
+    pub fn of(answer: &Answer) -> ResponseRecord {
+        ResponseRecord {
+            status: answer.status,
+            delay_ms: u64::try_from(answer.delay.as_millis()).unwrap_or(u64::MAX),
+            step: answer.step,
+            reason: answer.reason,
+        }
+    }
 }
 
 /// What storing a request gives back to the sender: its id, and the first request with the same idempotency key.
@@ -64,6 +93,10 @@ pub struct Summary {
     pub idempotency_key: Option<String>,
     /// The id of the first request that carried the same idempotency key.
     pub duplicate_of: Option<i64>,
+    /// The endpoint it belongs to, by name.
+    pub endpoint: Option<String>,
+    /// What it was answered.
+    pub response: ResponseRecord,
 }
 
 impl Summary {
@@ -86,6 +119,8 @@ impl Summary {
             warning_count: 0,
             idempotency_key: None,
             duplicate_of: None,
+            endpoint: None,
+            response: ResponseRecord::of(&Answer::default_with(200)),
         }
     }
 }

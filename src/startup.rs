@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::endpoints::{Endpoint, Endpoints, Source};
 use crate::http::AppState;
 use crate::live;
 use crate::server;
@@ -60,6 +61,7 @@ impl Application {
         Ok(Application {
             listener,
             state: AppState {
+                endpoints: Arc::new(endpoints_from(&config)),
                 advertised_origin,
                 live: live::Hub::start(&store),
                 store,
@@ -98,6 +100,25 @@ impl Application {
         server::run(self.listener, self.state, shutdown).await;
         store.close().await;
     }
+}
+
+/// The `--respond` endpoints, named `respond-1`, `respond-2`, ... in flag order.
+fn endpoints_from(config: &Config) -> Endpoints {
+    Endpoints::new(
+        config
+            .respond
+            .iter()
+            .enumerate()
+            .map(|(index, (path, steps))| {
+                Endpoint::new(
+                    format!("respond-{}", index + 1),
+                    path.clone(),
+                    steps.clone(),
+                    Source::Flag,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// A sentence when the database is already larger than `--max-db-size`: every capture is refused until requests are

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
-use hyper::header::CONTENT_TYPE;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
 use super::AppState;
@@ -14,9 +14,10 @@ use super::capture_log::Decision;
 use super::error::ApiError;
 use super::refusals::{Reason, Refusal};
 use super::response::{Body, empty, json};
+use crate::endpoints::Answer;
 use crate::idempotency::request_key;
 use crate::profiles::{Verdict, inspect};
-use crate::record::{NewRequest, header_text, now_ms};
+use crate::record::{NewRequest, ResponseRecord, header_text, now_ms};
 
 /// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
 /// the tasks serving other connections.
@@ -70,6 +71,12 @@ pub async fn capture(
     let valid = verdict.valid;
 
     let remote_addr = sender(&parts.headers, remote, state.config.trust_forwarded);
+    // The answer is decided before the request is stored, so the record says what it was answered.
+    let endpoint = state.endpoints.find(&path);
+    let answer = match endpoint {
+        Some(endpoint) => endpoint.next_answer(),
+        None => Answer::default_with(state.config.response_status.as_u16()),
+    };
     let stored = state
         .store
         .insert(NewRequest {
@@ -83,6 +90,8 @@ pub async fn capture(
             body,
             verdict,
             idempotency_key,
+            endpoint: endpoint.map(|endpoint| endpoint.name.clone()),
+            response: ResponseRecord::of(&answer),
         })
         .await?;
     let decision = if tracing::enabled!(tracing::Level::INFO) {
@@ -109,11 +118,21 @@ pub async fn capture(
         );
     }
 
-    let status = state.config.response_status;
-    if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-        return Ok(empty(status));
+    // Committed first; then the step's delay, which ties up no writer and no thread, only this connection's task.
+    if !answer.delay.is_zero() {
+        tokio::time::sleep(answer.delay).await;
     }
-    Ok(json(status, &stored))
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        empty(status)
+    } else {
+        json(status, &stored)
+    };
+    // Served from the inspector's own origin, and a later answer may echo what a sender wrote.
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
+    Ok(response)
 }
 
 /// Records a request whose body was refused, with what was read of it.

@@ -43,6 +43,8 @@ pub struct AppState {
     pub capture_log: Arc<capture_log::CaptureLog>,
     /// The requests refused since start.
     pub refusals: Arc<refusals::Refusals>,
+    /// The endpoints, and where each is in its answer steps.
+    pub endpoints: Arc<crate::endpoints::Endpoints>,
     /// The origin the page shows for hooks (see `origin.rs`); `None`: the Host the browser used.
     pub advertised_origin: Option<Arc<str>>,
 }

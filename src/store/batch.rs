@@ -262,6 +262,11 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         idempotency_key: request.idempotency_key.clone(),
         duplicate_of,
         remote_addr: request.remote_addr.clone(),
+        endpoint: request.endpoint.clone(),
+        response_status: i64::from(request.response.status),
+        response_delay_ms: i64::try_from(request.response.delay_ms).unwrap_or(i64::MAX),
+        response_step: request.response.step.and_then(|step| i64::try_from(step).ok()),
+        response_reason: request.response.reason.as_str().to_owned(),
     }
 }
 

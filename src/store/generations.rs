@@ -449,24 +449,7 @@ mod tests {
             generations.make_room(&tx, id).expect("room");
             tx.execute(
                 generations.insert_request(),
-                params![
-                    id,
-                    0,
-                    "POST",
-                    "/",
-                    "",
-                    None::<String>,
-                    0,
-                    "empty",
-                    None::<String>,
-                    None::<bool>,
-                    None::<String>,
-                    0,
-                    0,
-                    None::<Vec<u8>>,
-                    None::<i64>,
-                    ""
-                ],
+                rusqlite::params_from_iter(SummaryRow::example(id).values()),
             )
             .expect("summary");
             tx.execute(generations.insert_payload(), params![id, b"", None::<String>, b"body"])

@@ -568,28 +568,16 @@ mod tests {
                     valid,
                     event,
                 } = shape(id);
-                tx.execute(
-                    generations.insert_request(),
-                    rusqlite::params![
-                        id,
-                        0,
-                        "POST",
-                        path,
-                        "",
-                        None::<String>,
-                        0,
-                        "json",
-                        envelope,
-                        valid,
-                        event,
-                        0,
-                        0,
-                        None::<Vec<u8>>,
-                        None::<i64>,
-                        ""
-                    ],
-                )
-                .expect("summary");
+                let row = SummaryRow {
+                    path: path.to_owned(),
+                    body_kind: "json".into(),
+                    envelope: envelope.map(str::to_owned),
+                    valid: Some(valid),
+                    event: event.map(str::to_owned),
+                    ..SummaryRow::example(id)
+                };
+                tx.execute(generations.insert_request(), params_from_iter(row.values()))
+                    .expect("summary");
                 tx.execute(
                     generations.insert_payload(),
                     rusqlite::params![id, b"", None::<String>, b""],

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
+use crate::endpoints::Reason;
 use crate::profiles::BodyKind;
-use crate::record::{Summary, format_timestamp, header_text};
+use crate::record::{ResponseRecord, Summary, format_timestamp, header_text};
 
 /// One column: its name and its SQL declaration.
 pub(super) struct Column {
@@ -74,6 +75,13 @@ stored_row! {
         idempotency_key: Option<Vec<u8>> = "BLOB",
         duplicate_of: Option<i64> = "INTEGER",
         remote_addr: String = "TEXT NOT NULL",
+        /// The endpoint's name; NULL for none.
+        endpoint: Option<String> = "TEXT",
+        /// What the request was answered: the status, the delay, the endpoint's step and the reason's name.
+        response_status: i64 = "INTEGER NOT NULL DEFAULT 200",
+        response_delay_ms: i64 = "INTEGER NOT NULL DEFAULT 0",
+        response_step: Option<i64> = "INTEGER",
+        response_reason: String = "TEXT NOT NULL DEFAULT 'default'",
     }
 }
 
@@ -107,6 +115,34 @@ impl FromSql for Blob {
 }
 
 impl SummaryRow {
+    /// A row of an empty `POST /` answered by default, for tests to adjust.
+    #[cfg(test)]
+    pub(super) fn example(id: i64) -> SummaryRow {
+        SummaryRow {
+            id,
+            received_at: 0,
+            method: "POST".into(),
+            path: "/".into(),
+            query: String::new(),
+            content_type: None,
+            body_size: 0,
+            body_kind: "empty".into(),
+            envelope: None,
+            valid: None,
+            event: None,
+            error_count: 0,
+            warning_count: 0,
+            idempotency_key: None,
+            duplicate_of: None,
+            remote_addr: String::new(),
+            endpoint: None,
+            response_status: 200,
+            response_delay_ms: 0,
+            response_step: None,
+            response_reason: "default".into(),
+        }
+    }
+
     /// The summary the API and the live stream show.
     pub(super) fn into_summary(self) -> Summary {
         Summary {
@@ -125,6 +161,13 @@ impl SummaryRow {
             warning_count: self.warning_count,
             idempotency_key: self.idempotency_key.as_deref().map(header_text),
             duplicate_of: self.duplicate_of,
+            endpoint: self.endpoint,
+            response: ResponseRecord {
+                status: u16::try_from(self.response_status).unwrap_or(0),
+                delay_ms: u64::try_from(self.response_delay_ms).unwrap_or(0),
+                step: self.response_step.and_then(|step| usize::try_from(step).ok()),
+                reason: Reason::from_name(&self.response_reason),
+            },
         }
     }
 }
@@ -189,6 +232,11 @@ mod tests {
             idempotency_key: Some(b"k\xff".to_vec()),
             duplicate_of: Some(3),
             remote_addr: "127.0.0.1:5000".into(),
+            endpoint: Some("flaky".into()),
+            response_status: 500,
+            response_delay_ms: 1500,
+            response_step: Some(0),
+            response_reason: "step".into(),
         };
         conn.execute(
             &insert_sql("t", SummaryRow::COLUMNS),

@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod capture;
 mod duplicates;
+mod endpoints;
 mod envelopes;
 mod hardening;
 mod helpers;

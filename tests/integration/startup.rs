@@ -164,6 +164,11 @@ fn bad_flag_values_are_one_sentence() {
     assert_refused(&run_to_end(&["--listen", "nowhere"]), "--listen");
     assert_refused(&run_to_end(&["--status", "99"]), "--status");
     assert_refused(&run_to_end(&["--max-body", "0"]), "--max-body must be at least 1");
+    assert_refused(
+        &run_to_end(&["--respond", "/flaky=99"]),
+        "status 99 is not one hookscope answers with",
+    );
+    assert_refused(&run_to_end(&["--respond", "flaky=200"]), "a path pattern starts with /");
 }
 
 #[test]
@@ -276,7 +281,7 @@ fn store_of_the_current_version_reopens_unchanged() {
     assert!(running.terminate().success());
     let before = store_snapshot(&db);
     assert_eq!(before.ids, vec![1, 2, 3]);
-    assert_eq!(before.version, 7);
+    assert_eq!(before.version, 8);
     assert!(start(&db).terminate().success());
     assert_eq!(store_snapshot(&db), before);
 }
