@@ -178,28 +178,31 @@ async fn inspect_off_thread(body: Bytes, content_type: Option<String>) -> Result
         .map_err(|error| ApiError::Internal(error.into()))
 }
 
-/// Who sent a capture: the peer, or with `--trust-forwarded` the client a proxy or tunnel in front of hookscope
-/// names, in `Forwarded: for=` (RFC 7239) or else the first `X-Forwarded-For` address, when it is an IP address.
+/// Who sent a capture: the peer, or with `--trust-forwarded` the client the proxy or tunnel in front of hookscope
+/// names: the last `for=` of `Forwarded` (RFC 7239), or else the last `X-Forwarded-For` address, when it is an IP
+/// address. The last, because a proxy appends what it saw to whatever the sender already wrote there.
 fn sender(headers: &hyper::HeaderMap, remote: SocketAddr, trust_forwarded: bool) -> String {
     if !trust_forwarded {
         return remote.to_string();
     }
-    let forwarded = headers
-        .get("forwarded")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value.split([',', ';']).find_map(|part| {
-                let (name, value) = part.trim().split_once('=')?;
-                name.eq_ignore_ascii_case("for")
-                    .then(|| value.trim().trim_matches('"').to_owned())
-            })
-        });
-    let forwarded_for = || {
+    let last_line = |name: &str| {
         headers
-            .get("x-forwarded-for")
+            .get_all(name)
+            .iter()
+            .next_back()
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .map(|first| first.trim().to_owned())
+    };
+    let forwarded = last_line("forwarded").and_then(|value| {
+        value.split([',', ';']).rev().find_map(|part| {
+            let (name, value) = part.trim().split_once('=')?;
+            name.eq_ignore_ascii_case("for")
+                .then(|| value.trim().trim_matches('"').to_owned())
+        })
+    });
+    let forwarded_for = || {
+        last_line("x-forwarded-for")
+            .and_then(|value| value.rsplit(',').next())
+            .map(|last| last.trim().to_owned())
     };
     forwarded
         .or_else(forwarded_for)

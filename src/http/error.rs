@@ -84,7 +84,10 @@ impl ApiError {
         // What is left of a refused or broken body must not be read as the next request.
         if matches!(
             self,
-            ApiError::PayloadTooLarge { .. } | ApiError::BodyTimeout | ApiError::BadBody(_)
+            ApiError::PayloadTooLarge { .. }
+                | ApiError::BodyTimeout
+                | ApiError::BadBody(_)
+                | ApiError::HeadersTooLarge(_)
         ) {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }

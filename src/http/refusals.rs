@@ -20,6 +20,10 @@ pub const KEPT: usize = 1000;
 /// The most header bytes (names and values) kept per refusal: enough to see who sent it and what it said it was.
 pub const KEPT_HEADER_BYTES: usize = 4 * 1024;
 
+/// The most bytes of a refused request's method and of its path kept: a head may be a hundred kilobytes, and a
+/// thousand of them are kept.
+pub const KEPT_LINE_BYTES: usize = 1024;
+
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,8 +100,8 @@ impl Refusal {
             kept.push((name.as_str().to_owned(), header_text(value.as_bytes())));
         }
         Refusal {
-            method: Some(method.as_str().to_owned()),
-            path: Some(path.to_owned()),
+            method: Some(cut(method.as_str())),
+            path: Some(cut(path)),
             headers: kept,
             headers_truncated: truncated,
             ..Refusal::of_connection(remote, status, reason, message)
@@ -118,6 +122,18 @@ impl Refusal {
             headers_truncated: false,
         }
     }
+}
+
+/// At most [`KEPT_LINE_BYTES`] of `text`, cut at a character boundary, with `…` when anything was cut.
+fn cut(text: &str) -> String {
+    if text.len() <= KEPT_LINE_BYTES {
+        return text.to_owned();
+    }
+    let mut end = KEPT_LINE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The refusals since start: counts by reason, and the newest [`KEPT`].
@@ -246,5 +262,16 @@ mod tests {
             .map(|(name, value)| name.len() + value.len())
             .sum();
         assert!(kept <= KEPT_HEADER_BYTES && refusal.headers_truncated, "{kept}");
+        let long_path = format!("/{}", "p".repeat(60 * 1024));
+        let refusal = Refusal::of_request(
+            "127.0.0.1:9".parse().expect("address"),
+            413,
+            Reason::BodyTooLarge,
+            "too large".into(),
+            &hyper::Method::POST,
+            &long_path,
+            &HeaderMap::new(),
+        );
+        assert!(refusal.path.expect("path").len() <= KEPT_LINE_BYTES + "…".len());
     }
 }

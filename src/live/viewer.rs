@@ -136,10 +136,15 @@ impl Viewer {
             Err(RecvError::Lagged(_)) => lagged = true,
             Err(RecvError::Closed) => return None,
         }
-        // Whatever else is already waiting goes out in the same write.
-        loop {
+        // Whatever else is already waiting goes out in the same write; in the complete stream, which never skips,
+        // a frame stops at about a page of requests and leaves the rest in the feed for the next one.
+        let mut requests: usize = waiting.iter().map(|batch| batch.changes().len()).sum();
+        while !(self.subscription.complete && requests >= CATCH_UP_PAGE) {
             match self.feed.try_recv() {
-                Ok(batch) => waiting.push(batch),
+                Ok(batch) => {
+                    requests += batch.changes().len();
+                    waiting.push(batch);
+                }
                 Err(TryRecvError::Lagged(_)) => lagged = true,
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
@@ -149,10 +154,19 @@ impl Viewer {
         if lagged {
             tracing::debug!("a live viewer fell behind the live stream");
             if self.subscription.complete {
-                // Everything it lost is in the store; what is still waiting comes again from there.
+                // The requests it lost are in the store, and come from there; what else still waits (deletes,
+                // evictions, clears) goes out first.
+                for batch in &waiting {
+                    for (index, change) in batch.changes().iter().enumerate() {
+                        if !matches!(change, Change::Captured(_) | Change::Updated(_)) {
+                            frame.extend_from_slice(batch.event(index));
+                        }
+                    }
+                }
                 waiting.clear();
                 self.waiting = waiting;
-                return Some(self.catch_up(self.last_sent.max(0)).await);
+                self.catching_up = Some(self.last_sent.max(0));
+                return Some(Bytes::from(frame));
             }
             push(&mut frame, &resync("this viewer fell behind the live stream"));
         }
@@ -188,6 +202,22 @@ impl Viewer {
     async fn opening(&mut self) -> Bytes {
         let mut frame = format!("retry: {RETRY_MS}\n\n").into_bytes();
         let Some(after) = self.subscription.after else {
+            if self.subscription.complete {
+                // Live from now: a viewer that falls behind catches up from here, never from the store's start.
+                // Read after subscribing, so nothing committed in between is missed.
+                let newest = ListQuery {
+                    filter: Filter::default(),
+                    limit: 1,
+                    from: PageStart::Newest,
+                };
+                match self.store.list(newest).await {
+                    Ok(page) => self.last_sent = page.requests.first().map_or(0, |newest| newest.id),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not read where a complete live stream starts");
+                        self.last_sent = 0;
+                    }
+                }
+            }
             return Bytes::from(frame);
         };
         if self.subscription.complete {
@@ -226,6 +256,7 @@ impl Viewer {
             Err(error) => {
                 // Tried again with the next frame, after a pause so that a failing store is not hammered.
                 tracing::warn!(%error, "could not read missed requests for a complete live stream");
+                self.catching_up = Some(after);
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 frame.extend_from_slice(b": catching up\n\n");
             }
@@ -256,7 +287,20 @@ impl Viewer {
             append_changes(waiting, skip, &mut self.last_sent, frame);
             return;
         }
-        let selected = self.select(waiting).await;
+        let selected = match self.select(waiting).await {
+            Ok(selected) => selected,
+            Err(error) => {
+                // Whether these requests match is unknown: the complete stream reads them again from the store, the
+                // paced one asks the viewer to reload.
+                tracing::warn!(%error, "could not check the headers and bodies of live requests");
+                if self.subscription.complete {
+                    self.catching_up = Some(self.last_sent.max(0));
+                } else {
+                    push(frame, &resync("live requests could not be checked against the filter"));
+                }
+                return;
+            }
+        };
         let arrived = selected
             .iter()
             .filter(|(batch, index)| matches!(&batch.changes()[*index], Change::Captured(_)))
@@ -278,7 +322,10 @@ impl Viewer {
     /// The changes this viewer's filter lets through, in order, as (batch, index of the change): requests not yet
     /// sent that match, updates that match, and every delete, eviction and clear. Where only a request's stored
     /// headers or body can tell (a header filter, a text search), the store is asked, once for the frame.
-    async fn select<'a>(&self, waiting: &'a [Arc<LiveBatch>]) -> Vec<(&'a LiveBatch, usize)> {
+    async fn select<'a>(
+        &self,
+        waiting: &'a [Arc<LiveBatch>],
+    ) -> Result<Vec<(&'a LiveBatch, usize)>, crate::store::StoreError> {
         let filter = &self.subscription.filter;
         let mut payload_needed = Vec::new();
         for batch in waiting {
@@ -293,13 +340,11 @@ impl Viewer {
         let found_in_payload: HashSet<i64> = if payload_needed.is_empty() {
             HashSet::new()
         } else {
-            match self.store.payload_matches(filter.clone(), payload_needed).await {
-                Ok(ids) => ids.into_iter().collect(),
-                Err(error) => {
-                    tracing::warn!(%error, "could not check the headers and bodies of live requests");
-                    HashSet::new()
-                }
-            }
+            self.store
+                .payload_matches(filter.clone(), payload_needed)
+                .await?
+                .into_iter()
+                .collect()
         };
         let wanted = |summary: &Summary| {
             filter
@@ -319,7 +364,7 @@ impl Viewer {
                 }
             }
         }
-        selected
+        Ok(selected)
     }
 }
 

@@ -252,20 +252,27 @@ fn payload_conditions(filter: &Filter, binds: &mut Binds) -> Vec<String> {
     conditions
 }
 
-/// Which of the requests `ids` the filter's payload conditions (text search, header) find.
+/// How many ids one query of [`payload_matches`] names: well under SQLite's limit of 32,766 bound variables.
+const IDS_PER_QUERY: usize = 4096;
+
+/// Which of the requests `ids` the filter's payload conditions (text search, header) find, in id order.
 pub(super) fn payload_matches(conn: &Connection, filter: &Filter, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
-    let mut binds = Binds::default();
-    let listed: Vec<String> = ids.iter().map(|id| binds.bind(*id)).collect();
-    let mut conditions = vec![format!("r.id IN ({})", listed.join(", "))];
-    conditions.extend(payload_conditions(filter, &mut binds));
-    let sql = format!(
-        "SELECT r.id FROM captures r WHERE {} ORDER BY r.id",
-        conditions.join(" AND ")
-    );
-    let mut statement = conn.prepare(&sql)?;
-    let found = statement
-        .query_map(params_from_iter(binds.0), |row| row.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let mut binds = Binds::default();
+        let listed: Vec<String> = chunk.iter().map(|id| binds.bind(*id)).collect();
+        let mut conditions = vec![format!("r.id IN ({})", listed.join(", "))];
+        conditions.extend(payload_conditions(filter, &mut binds));
+        let sql = format!(
+            "SELECT r.id FROM captures r WHERE {} ORDER BY r.id",
+            conditions.join(" AND ")
+        );
+        let mut statement = conn.prepare(&sql)?;
+        let rows = statement.query_map(params_from_iter(binds.0), |row| row.get::<_, i64>(0))?;
+        for row in rows {
+            found.push(row?);
+        }
+    }
     Ok(found)
 }
 
@@ -1072,6 +1079,17 @@ mod tests {
             })
             .expect("count");
         assert_eq!(stats.by_event.values().sum::<i64>(), with_event);
+    }
+
+    #[test]
+    fn a_payload_check_of_more_ids_than_sqlite_binds_at_once_is_split() {
+        let (_dir, conn) = store();
+        let filter = Filter::from_query("q=needle").expect("filter");
+        let ids: Vec<i64> = (1..=40_000).collect();
+        assert_eq!(
+            payload_matches(&conn, &filter, &ids).expect("no bind limit hit"),
+            Vec::<i64>::new()
+        );
     }
 
     #[test]

@@ -196,9 +196,9 @@ function shellQuote(text) {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function asCurl(r) {
+export function asCurl(r) {
   const skip = new Set(["host", "content-length", "connection", "transfer-encoding", "accept-encoding"]);
-  const parts = ["curl", "-X", r.method, shellQuote(fullUrl(r))];
+  const parts = ["curl", "-X", shellQuote(r.method), shellQuote(fullUrl(r))];
   for (const [name, value] of r.headers) {
     if (!skip.has(name.toLowerCase())) parts.push("-H", shellQuote(`${name}: ${value}`));
   }

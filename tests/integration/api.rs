@@ -371,7 +371,8 @@ async fn behind_a_public_url_the_page_shows_it_and_the_inspector_needs_the_token
 async fn the_sender_comes_from_forwarding_headers_only_when_trusted() {
     let trusting = spawn_app_with(|c| c.trust_forwarded = true).await;
     let cases = [
-        (("x-forwarded-for", "203.0.113.7, 10.0.0.1"), Some("203.0.113.7")),
+        // A sender's own entry comes first; the tunnel appends what it saw, which is the one taken.
+        (("x-forwarded-for", "198.51.100.1, 203.0.113.7"), Some("203.0.113.7")),
         (
             ("forwarded", "for=\"[2001:db8::1]:4711\";proto=https"),
             Some("[2001:db8::1]:4711"),

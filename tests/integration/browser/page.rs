@@ -838,3 +838,45 @@ async fn a_gzip_body_opens_decompressed_and_a_form_as_its_fields() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn copy_as_curl_quotes_every_part_so_a_hostile_method_runs_nothing() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    let method = "X`touch$IFS/tmp/hookscope-pwned`$(id)";
+    let record = json!({
+        "method": method,
+        "path": "/p",
+        "query": "",
+        "headers": [["x-a", "it's $(id)"]],
+        "body": "'; echo owned",
+        "body_size": 13,
+    });
+    let script = format!(
+        "return import('/_/static/{}/js/detail.js').then(m => m.asCurl(arguments[0]));",
+        env!("CARGO_PKG_VERSION")
+    );
+    let command = browser.js(&script, vec![record]).await;
+    let command = command.as_str().expect("a command").to_owned();
+    let arguments = command.strip_prefix("curl ").expect("starts with curl");
+    // bash parses the arguments, and runs nothing of them.
+    let parsed = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -- {arguments}; printf '%s\\0' \"$@\""))
+        .output()
+        .expect("bash");
+    let words: Vec<String> = String::from_utf8_lossy(&parsed.stdout)
+        .split('\0')
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(words[0], "-X");
+    assert_eq!(words[1], method, "{command}");
+    assert!(words.contains(&"x-a: it's $(id)".to_owned()), "{words:?}");
+    assert!(words.contains(&"'; echo owned".to_owned()), "{words:?}");
+    assert!(!std::path::Path::new("/tmp/hookscope-pwned").exists());
+    browser.close().await;
+    app.stop().await;
+}
