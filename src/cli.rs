@@ -75,6 +75,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATTERN=STEPS")]
     pub respond: Vec<String>,
 
+    /// A configuration file of [[endpoint]] tables; ./hookscope.toml is read when present and this is not given.
+    #[arg(long, env = "HOOKSCOPE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// Largest the database may grow (for example 2GiB); past it captures are refused with 507 until requests
     /// are deleted. Unlimited when not given.
     #[arg(long, value_name = "SIZE")]

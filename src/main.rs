@@ -53,6 +53,14 @@ async fn serve(config: Config) -> ExitCode {
         Location::File(path) => path.display().to_string(),
         Location::Temporary => "a temporary database (removed at exit)".to_owned(),
     };
+    let configuration = config.file.as_ref().map(|file| {
+        let count = file.endpoints.len();
+        format!(
+            "{} ({count} endpoint{})",
+            file.path.display(),
+            if count == 1 { "" } else { "s" }
+        )
+    });
     let retention = match config.store.keep {
         Some(keep) => format!(
             "the newest {} requests are kept, older ones evicted (--keep)",
@@ -73,6 +81,7 @@ async fn serve(config: Config) -> ExitCode {
         app.advertised_origin().as_deref(),
         &database,
         &retention,
+        configuration.as_deref(),
         app.access_token().as_deref(),
     );
     app.run_until(stop).await;
@@ -81,7 +90,14 @@ async fn serve(config: Config) -> ExitCode {
 
 /// Where to look and a ready-to-paste first webhook. `advertised` is where providers reach hookscope when that is
 /// not the listen address (a tunnel's URL, or the LAN address when listening on all of them).
-fn print_banner(addr: SocketAddr, advertised: Option<&str>, database: &str, retention: &str, token: Option<&str>) {
+fn print_banner(
+    addr: SocketAddr,
+    advertised: Option<&str>,
+    database: &str,
+    retention: &str,
+    configuration: Option<&str>,
+    token: Option<&str>,
+) {
     let local = base_url(addr);
     let base = advertised.unwrap_or(&local);
     println!("hookscope is listening on {local}");
@@ -96,6 +112,9 @@ fn print_banner(addr: SocketAddr, advertised: Option<&str>, database: &str, rete
     }
     println!("  database:  {database}");
     println!("  retention: {retention}");
+    if let Some(configuration) = configuration {
+        println!("  config:    {configuration}");
+    }
     println!("Send a first webhook:");
     println!("  {}", hookscope::http::sample_curl(base));
 }

@@ -102,23 +102,23 @@ impl Application {
     }
 }
 
-/// The `--respond` endpoints, named `respond-1`, `respond-2`, ... in flag order.
+/// The configuration file's endpoints, then the `--respond` ones, named `respond-1`, `respond-2`, ... in flag order.
 fn endpoints_from(config: &Config) -> Endpoints {
-    Endpoints::new(
-        config
-            .respond
-            .iter()
-            .enumerate()
-            .map(|(index, (path, steps))| {
-                Endpoint::new(
-                    format!("respond-{}", index + 1),
-                    path.clone(),
-                    steps.clone(),
-                    Source::Flag,
-                )
-            })
-            .collect(),
-    )
+    let from_file = config.file.iter().flat_map(|file| &file.endpoints).filter_map(|spec| {
+        // Checked when the file was read, so this does not fail; should it, the endpoint is left out and said so.
+        spec.build(Source::File)
+            .map_err(|error| tracing::error!(endpoint = %spec.name, %error, "an endpoint of the file was left out"))
+            .ok()
+    });
+    let from_flags = config.respond.iter().enumerate().map(|(index, (path, steps))| {
+        Endpoint::new(
+            format!("respond-{}", index + 1),
+            path.clone(),
+            steps.clone(),
+            Source::Flag,
+        )
+    });
+    Endpoints::new(from_file.chain(from_flags).collect())
 }
 
 /// A sentence when the database is already larger than `--max-db-size`: every capture is refused until requests are

@@ -13,6 +13,10 @@ pub const MAX_DELAY: Duration = Duration::from_secs(30);
 pub struct Step {
     /// 200 to 599.
     pub status: u16,
+    /// Headers of the answer, besides the ones hookscope always sets.
+    pub headers: Vec<(String, String)>,
+    /// The answer's body, a template (see `template.rs`); `None` answers the capture's own JSON.
+    pub body: Option<String>,
     /// How long to wait, after the capture is committed, before answering.
     pub delay: Duration,
     /// At least 1.
@@ -23,6 +27,8 @@ impl Default for Step {
     fn default() -> Step {
         Step {
             status: 200,
+            headers: Vec::new(),
+            body: None,
             delay: Duration::ZERO,
             times: 1,
         }
@@ -91,7 +97,12 @@ fn parse_step(text: &str) -> Result<Step, StepsError> {
     if times == 0 {
         return Err(StepsError::Times(text.to_owned()));
     }
-    Ok(Step { status, delay, times })
+    Ok(Step {
+        status,
+        delay,
+        times,
+        ..Step::default()
+    })
 }
 
 /// The step for the request at `position` (0 for the first) of a sequence: each step in turn, `times` times, the

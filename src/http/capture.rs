@@ -13,10 +13,10 @@ use super::AppState;
 use super::capture_log::Decision;
 use super::error::ApiError;
 use super::refusals::{Reason, Refusal};
-use super::response::{Body, empty, json};
-use crate::endpoints::Answer;
+use super::response::{Body, empty, json, with_body};
+use crate::endpoints::{Answer, Endpoint, RequestFacts, template};
 use crate::idempotency::request_key;
-use crate::profiles::{Verdict, inspect};
+use crate::profiles::{Finding, Profile, Verdict, inspect_as, registry};
 use crate::record::{NewRequest, ResponseRecord, header_text, now_ms};
 
 /// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
@@ -50,13 +50,6 @@ pub async fn capture(
         .headers
         .get(CONTENT_TYPE)
         .map(|value| header_text(value.as_bytes()));
-    let verdict = inspect_off_thread(body.clone(), content_type.clone()).await?;
-    let header_pairs: Vec<(&str, &[u8])> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .collect();
-    let idempotency_key = request_key(verdict.idempotency_key.as_deref(), header_pairs.iter().copied());
     let path = match parts.uri.path() {
         "" => parts
             .uri
@@ -65,6 +58,20 @@ pub async fn capture(
             .unwrap_or_default(),
         path => path.to_owned(),
     };
+    let endpoint = state.endpoints.find(&path);
+    let required = endpoint
+        .and_then(|endpoint| endpoint.profile.as_deref())
+        .and_then(registry::by_name);
+    let mut verdict = inspect_off_thread(body.clone(), content_type.clone(), required).await?;
+    if let Some(endpoint) = endpoint {
+        warn_unsubscribed(endpoint, &mut verdict);
+    }
+    let header_pairs: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let idempotency_key = request_key(verdict.idempotency_key.as_deref(), header_pairs.iter().copied());
     // What the log line needs, kept before the request is handed to the store.
     let size = body.len();
     let envelope = verdict.envelope.unwrap_or("none");
@@ -72,11 +79,24 @@ pub async fn capture(
 
     let remote_addr = sender(&parts.headers, remote, state.config.trust_forwarded);
     // The answer is decided before the request is stored, so the record says what it was answered.
-    let endpoint = state.endpoints.find(&path);
     let answer = match endpoint {
-        Some(endpoint) => endpoint.next_answer(),
+        Some(endpoint) => endpoint.answer(&RequestFacts {
+            headers: &header_pairs,
+            key: idempotency_key.as_deref(),
+        }),
         None => Answer::default_with(state.config.response_status.as_u16()),
     };
+    // What a body template may read, kept before the request is handed to the store.
+    let template_input = answer.body.as_ref().map(|_| TemplateInput {
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), header_text(value.as_bytes())))
+            .collect(),
+        json: serde_json::from_slice(&body).ok(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+    });
+    drop(header_pairs);
     let stored = state
         .store
         .insert(NewRequest {
@@ -126,13 +146,66 @@ pub async fn capture(
     let mut response = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
         empty(status)
     } else {
-        json(status, &stored)
+        match (&answer.body, &template_input) {
+            (Some(template), Some(input)) => {
+                let json_answer = answer.headers.iter().any(|(name, value)| {
+                    name.eq_ignore_ascii_case("content-type") && crate::profiles::declares_json(value)
+                });
+                let request = template::Request {
+                    id: stored.id,
+                    headers: &input.headers,
+                    json: input.json.as_ref(),
+                    query: &input.query,
+                };
+                with_body(
+                    status,
+                    "text/plain; charset=utf-8",
+                    template::render(template, &request, json_answer),
+                )
+            }
+            _ => json(status, &stored),
+        }
     };
-    // Served from the inspector's own origin, and a later answer may echo what a sender wrote.
     let headers = response.headers_mut();
+    for (name, value) in &answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    // Served from the inspector's own origin, and the answer may echo what a sender wrote.
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
     Ok(response)
+}
+
+/// What an answer's body template reads of the request, taken before the request goes to the store.
+struct TemplateInput {
+    headers: Vec<(String, String)>,
+    json: Option<serde_json::Value>,
+    query: String,
+}
+
+/// Warns when an endpoint subscribes to some events and the request's is not among them.
+fn warn_unsubscribed(endpoint: &Endpoint, verdict: &mut Verdict) {
+    if endpoint.events.is_empty() {
+        return;
+    }
+    let event = verdict.event.as_deref();
+    if event.is_some_and(|event| endpoint.events.iter().any(|subscribed| subscribed == event)) {
+        return;
+    }
+    verdict.warnings.push(Finding {
+        path: String::new(),
+        message: format!(
+            "not subscribed: endpoint {} subscribes to {}, and this request's event is {}",
+            endpoint.name,
+            endpoint.events.join(", "),
+            event.unwrap_or("none")
+        ),
+    });
 }
 
 /// Records a request whose body was refused, with what was read of it.
@@ -169,11 +242,15 @@ async fn read_body(body: Incoming, limit: u64, state: &AppState) -> Result<Bytes
     }
 }
 
-async fn inspect_off_thread(body: Bytes, content_type: Option<String>) -> Result<Verdict, ApiError> {
+async fn inspect_off_thread(
+    body: Bytes,
+    content_type: Option<String>,
+    required: Option<&'static dyn Profile>,
+) -> Result<Verdict, ApiError> {
     if body.len() <= INLINE_INSPECTION_LIMIT {
-        return Ok(inspect(&body, content_type.as_deref()));
+        return Ok(inspect_as(&body, content_type.as_deref(), required));
     }
-    tokio::task::spawn_blocking(move || inspect(&body, content_type.as_deref()))
+    tokio::task::spawn_blocking(move || inspect_as(&body, content_type.as_deref(), required))
         .await
         .map_err(|error| ApiError::Internal(error.into()))
 }

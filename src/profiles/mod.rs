@@ -14,7 +14,7 @@ pub mod registry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use profile::{Facts, Finding, Findings};
+pub use profile::{Facts, Finding, Findings, Profile};
 
 /// What kind of bytes a body holds, so a viewer knows how to show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +73,27 @@ pub struct Verdict {
 
 /// Inspects a body: its kind, its envelope, and every error and warning, each at its JSON path.
 pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
+    inspect_as(body, content_type, None)
+}
+
+/// Inspects a body that must follow `required` (an endpoint's profile), when given: a body of its kind gets its
+/// checks, and any other body is invalid with one error at `""` naming the profile expected. Without one, the
+/// profile the body resembles most checks it, as [`inspect`] does.
+pub fn inspect_as(body: &[u8], content_type: Option<&str>, required: Option<&'static dyn Profile>) -> Verdict {
+    let not_of_kind = |verdict: &mut Verdict, profile: &dyn Profile| {
+        verdict.envelope = Some(profile.name());
+        verdict.valid = Some(false);
+        verdict.errors.insert(
+            0,
+            Finding {
+                path: String::new(),
+                message: format!(
+                    "this endpoint expects the {} profile, and this body is not of its kind (it has none of the members that make one)",
+                    profile.name()
+                ),
+            },
+        );
+    };
     let says_json = content_type.is_some_and(declares_json);
     let mut findings = Findings::default();
     let parsed = if body.is_empty() {
@@ -101,7 +122,7 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
             BodyKind::Binary
         };
         let valid = if findings.errors.is_empty() { None } else { Some(false) };
-        return Verdict {
+        let mut verdict = Verdict {
             kind,
             envelope: None,
             valid,
@@ -110,6 +131,10 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
             warnings: findings.warnings,
             idempotency_key: None,
         };
+        if let Some(profile) = required {
+            not_of_kind(&mut verdict, profile);
+        }
+        return verdict;
     };
 
     findings.warnings.extend(parsed.duplicate_keys);
@@ -122,9 +147,17 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
         warnings: Vec::new(),
         idempotency_key: None,
     };
-    if let Value::Object(object) = &parsed.value
-        && let Some(profile) = registry::detect(object)
-    {
+    let object = match &parsed.value {
+        Value::Object(object) => Some(object),
+        _ => None,
+    };
+    let chosen = match (required, object) {
+        (Some(profile), Some(object)) => profile.claims(object).then_some(profile),
+        (Some(_), None) => None,
+        (None, Some(object)) => registry::detect(object),
+        (None, None) => None,
+    };
+    if let (Some(profile), Some(object)) = (chosen, object) {
         let facts = profile.check(object, &mut findings);
         verdict.envelope = Some(profile.name());
         verdict.valid = Some(findings.errors.is_empty());
@@ -133,6 +166,9 @@ pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
     }
     verdict.errors = findings.errors;
     verdict.warnings = findings.warnings;
+    if let (Some(profile), None) = (required, chosen) {
+        not_of_kind(&mut verdict, profile);
+    }
     verdict
 }
 

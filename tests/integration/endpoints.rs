@@ -86,3 +86,181 @@ async fn a_delayed_answer_comes_after_the_commit_and_at_least_the_delay_later() 
     assert_eq!(app.detail(id).await["response"]["delay_ms"], 600);
     app.stop().await;
 }
+
+/// Starts hookscope with the endpoints of a configuration file written from `toml`.
+async fn spawn_with_file(toml: &str) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("hookscope.toml");
+    std::fs::write(&path, toml).expect("write");
+    let file = hookscope::config::file::load(&path).expect("a valid file");
+    (spawn_app_with(|c| c.file = Some(file)).await, dir)
+}
+
+async fn post(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("answer")
+}
+
+#[tokio::test]
+async fn an_inactive_endpoint_answers_410_and_a_missing_header_401_and_both_are_captured() {
+    let (app, _dir) = spawn_with_file(
+        r#"
+[[endpoint]]
+name = "gone"
+path = "/gone/**"
+active = false
+
+[[endpoint]]
+name = "guarded"
+path = "/guarded"
+require_header = { name = "Ocp-Apim-Subscription-Key", value = "k1" }
+"#,
+    )
+    .await;
+    assert_eq!(post(&app, "/gone/x", "{}", &[]).await.status(), 410);
+    assert_eq!(post(&app, "/guarded", "{}", &[]).await.status(), 401);
+    assert_eq!(
+        post(&app, "/guarded", "{}", &[("ocp-apim-subscription-key", "k1")])
+            .await
+            .status(),
+        200
+    );
+    let page = app.get_json("/_/api/requests", 200).await;
+    let reasons: Vec<&str> = page["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|request| request["response"]["reason"].as_str().expect("reason"))
+        .collect();
+    assert_eq!(reasons, ["step", "unauthorized", "inactive"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn chaos_at_rate_one_always_and_at_rate_zero_never() {
+    let (app, _dir) = spawn_with_file(
+        r#"
+[[endpoint]]
+name = "always"
+path = "/always"
+chaos = { rate = 1.0, status = 503 }
+
+[[endpoint]]
+name = "never"
+path = "/never"
+chaos = { rate = 0.0, status = 503 }
+"#,
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(post(&app, "/always", "{}", &[]).await.status(), 503);
+        assert_eq!(post(&app, "/never", "{}", &[]).await.status(), 200);
+    }
+    let page = app.get_json("/_/api/requests?limit=1", 200).await;
+    assert_eq!(page["requests"][0]["endpoint"], "never");
+    let chaotic = app.get_json("/_/api/requests?limit=2", 200).await;
+    assert_eq!(chaotic["requests"][1]["response"]["reason"], "chaos");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_idempotency_key_has_its_own_place_in_the_steps_under_sequence_key() {
+    let (app, _dir) = spawn_with_file(
+        r#"
+[[endpoint]]
+name = "retries"
+path = "/retries"
+sequence = "key"
+respond = [{ status = 500, times = 2 }, { status = 200 }]
+"#,
+    )
+    .await;
+    let mut statuses = Vec::new();
+    // Two deliveries whose retries interleave: each sees 500, 500, 200.
+    for key in ["a", "b", "a", "b", "a", "b"] {
+        statuses.push(
+            post(&app, "/retries", "{}", &[("idempotency-key", key)])
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [500, 500, 500, 500, 200, 200]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_step_answers_with_its_headers_and_a_body_filled_from_the_request() {
+    let (app, _dir) = spawn_with_file(
+        r#"
+[[endpoint]]
+name = "slack"
+path = "/slack/events"
+respond = [{ headers = { "Content-Type" = "application/json", "Retry-After" = "3" }, body = '{"challenge": {{json:/challenge}}, "id": {{id}}}' }]
+"#,
+    )
+    .await;
+    let response = post(
+        &app,
+        "/slack/events",
+        r#"{"type":"url_verification","challenge":"3eZbrw1a"}"#,
+        &[],
+    )
+    .await;
+    assert_eq!(response.headers()["retry-after"], "3");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["content-security-policy"], "sandbox");
+    let answer: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(answer["challenge"], "3eZbrw1a");
+    assert_eq!(answer["id"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_endpoints_profile_is_the_one_checked_and_events_outside_its_list_are_warned() {
+    let (app, _dir) = spawn_with_file(
+        r#"
+[[endpoint]]
+name = "crm"
+path = "/crm"
+profile = "entity_action"
+events = ["user.new"]
+"#,
+    )
+    .await;
+    let other = post(&app, "/crm", r#"{"event":"invoices.created"}"#, &[]).await;
+    let id = other.json::<serde_json::Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let detail = app.detail(id).await;
+    assert_eq!(detail["envelope"], "entity_action");
+    assert_eq!(detail["valid"], false);
+    assert_eq!(detail["errors"][0]["path"], "");
+    assert!(
+        detail["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expects the entity_action profile"))
+    );
+    let unsubscribed = post(
+        &app,
+        "/crm",
+        r#"{"entity_id":1,"entity_type":"company","action_type":"delete"}"#,
+        &[],
+    )
+    .await;
+    let id = unsubscribed.json::<serde_json::Value>().await.expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let detail = app.detail(id).await;
+    assert_eq!(detail["valid"], true);
+    let warnings = detail["warnings"].to_string();
+    assert!(warnings.contains("not subscribed"), "{warnings}");
+    app.stop().await;
+}

@@ -347,6 +347,56 @@ fn behind_a_tunnel_the_banner_gives_the_public_url_with_the_token() {
     assert_refused(&refused, "--public-url");
 }
 
+#[test]
+fn a_hookscope_toml_in_the_folder_is_applied_and_named_and_a_mistake_in_it_is_one_sentence() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("hookscope.toml"),
+        "[[endpoint]]\nname = \"flaky\"\npath = \"/flaky\"\nrespond = [{ status = 500 }]\n",
+    )
+    .expect("write");
+    let output = Command::new(BINARY)
+        .args(["--listen", "127.0.0.1:0", "--db", "h.db"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .env_remove("HOOKSCOPE_CONFIG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut child = output;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut banner = Vec::new();
+    for line in BufReader::new(stdout).lines().take(12) {
+        let line = line.unwrap_or_default();
+        let last = line.contains("curl -X POST");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    let url = banner[0].split_whitespace().last().expect("URL").to_owned();
+    assert!(
+        banner
+            .iter()
+            .any(|line| line.contains("config:    hookscope.toml (1 endpoint)")),
+        "{banner:?}"
+    );
+    assert_eq!(raw_http::post_body(&url, "/flaky", "{}"), 500);
+    child.kill().expect("kill");
+    let _ = child.wait();
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[[endpoint]]\nname = \"a\"\npath = \"/a\"\ntoken = \"hunter2\"\n",
+    )
+    .expect("write");
+    let output = run_to_end(&["--listen", "127.0.0.1:0", "--config", broken.to_str().expect("path")]);
+    assert_refused(&output, "broken.toml:4:");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("token") && !stderr.contains("hunter2"), "{stderr}");
+}
+
 /// The idempotency key in the banner's sample curl.
 fn sample_key(banner: &str) -> String {
     let start = banner.find("\"idempotency_key\":\"").expect("a key in the sample") + "\"idempotency_key\":\"".len();

@@ -1,9 +1,13 @@
-//! The settled configuration: the command line turned into checked, typed values. Every mistake becomes one
-//! sentence for the user.
+//! The settled configuration: the command line and the configuration file ([`file`]) turned into checked, typed
+//! values. Every mistake becomes one sentence for the user.
+
+pub mod file;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use file::{ConfigFile, FileError};
 use hyper::StatusCode;
 
 use crate::cli::{ServeArgs, SyncLevel};
@@ -27,6 +31,8 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// The `--respond` endpoints, in flag order: their path patterns and answer steps.
     pub respond: Vec<(PathPattern, Vec<Step>)>,
+    /// The configuration file read at start, if any.
+    pub file: Option<ConfigFile>,
 }
 
 /// Bounds on what one sender may cost the server. See `docs/security.md` for why each number.
@@ -92,6 +98,10 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("--respond {value:?}: {reason}")]
     Respond { value: String, reason: String },
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{path}: an endpoint is named {name}, as a --respond endpoint is; rename it")]
+    NameTaken { path: String, name: String },
     #[error("--token must not be empty")]
     EmptyToken,
 }
@@ -157,6 +167,20 @@ impl Config {
             .iter()
             .map(|value| parse_respond(value))
             .collect::<Result<Vec<_>, _>>()?;
+        let file_path = args.config.clone().or_else(|| {
+            let default = PathBuf::from(file::DEFAULT_FILE);
+            default.is_file().then_some(default)
+        });
+        let file = file_path.as_deref().map(file::load).transpose()?;
+        if let Some(file) = &file {
+            let flag_names: Vec<String> = (1..=respond.len()).map(|n| format!("respond-{n}")).collect();
+            if let Some(taken) = file.endpoints.iter().find(|spec| flag_names.contains(&spec.name)) {
+                return Err(ConfigError::NameTaken {
+                    path: file.path.display().to_string(),
+                    name: taken.name.clone(),
+                });
+            }
+        }
         // A token given is applied wherever hookscope listens (loopback too: a tunnel reaches a loopback address);
         // beyond loopback, or behind a public URL, one is made up when none is given, unless the inspector is made
         // public.
@@ -200,6 +224,7 @@ impl Config {
             public_url,
             trust_forwarded: args.trust_forwarded,
             respond,
+            file,
         })
     }
 
@@ -219,6 +244,7 @@ impl Config {
             public_url: None,
             trust_forwarded: false,
             respond: Vec::new(),
+            file: None,
         }
     }
 }

@@ -1,0 +1,110 @@
+//! Answer bodies as templates filled from the request: `{{id}}`, `{{header:NAME}}`, `{{json:/pointer}}` (the value at
+//! that JSON pointer, as JSON text) and `{{query:NAME}}`. Nothing else is evaluated: any other text, braces
+//! included, stays as written. A missing value is empty. When the answer's content type is JSON, text taken from a
+//! header or the query is JSON-escaped, so it cannot break out of the string it is put in. So Slack's
+//! `url_verification` is answered with `{"challenge": {{json:/challenge}}}`.
+
+use serde_json::Value;
+
+/// What a template may read from the request.
+pub struct Request<'a> {
+    pub id: i64,
+    /// `(name in lower case, value)` pairs.
+    pub headers: &'a [(String, String)],
+    /// The body, when it parsed as JSON.
+    pub json: Option<&'a Value>,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+}
+
+/// Fills `template` from `request`.
+pub fn render(template: &str, request: &Request<'_>, json_answer: bool) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let placeholder = &after[..end];
+        match fill(placeholder.trim(), request, json_answer) {
+            Some(value) => out.push_str(&value),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The text for one placeholder; `None` when it is not one (it is then left as written).
+fn fill(placeholder: &str, request: &Request<'_>, json_answer: bool) -> Option<String> {
+    let escape = |text: String| {
+        if json_answer {
+            // A JSON string's contents: the quotes serde_json adds are dropped.
+            let quoted = serde_json::to_string(&text).unwrap_or_default();
+            quoted[1..quoted.len() - 1].to_owned()
+        } else {
+            text
+        }
+    };
+    if placeholder == "id" {
+        return Some(request.id.to_string());
+    }
+    if let Some(name) = placeholder.strip_prefix("header:") {
+        let name = name.trim().to_ascii_lowercase();
+        let value = request
+            .headers
+            .iter()
+            .find(|(header, _)| *header == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        return Some(escape(value));
+    }
+    if let Some(name) = placeholder.strip_prefix("query:") {
+        let name = name.trim();
+        let value = form_urlencoded::parse(request.query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        return Some(escape(value));
+    }
+    if let Some(pointer) = placeholder.strip_prefix("json:") {
+        let value = request.json.and_then(|json| json.pointer(pointer.trim()));
+        return Some(value.map(Value::to_string).unwrap_or_default());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_and_anything_else_is_left_as_written() {
+        let json: Value = serde_json::json!({"challenge": "3eZbrw1a", "n": {"deep": [1, 2]}});
+        let headers = [("x-name".to_owned(), "Ada \"the\" first".to_owned())];
+        let request = Request {
+            id: 42,
+            headers: &headers,
+            json: Some(&json),
+            query: "tenant=blue&x=%22y%22",
+        };
+        assert_eq!(
+            render(r#"{"challenge": {{json:/challenge}}}"#, &request, true),
+            r#"{"challenge": "3eZbrw1a"}"#
+        );
+        assert_eq!(render("#{{id}} {{json:/n/deep}}", &request, false), "#42 [1,2]");
+        assert_eq!(
+            render(r#"{"who": "{{header:X-Name}}", "q": "{{query:x}}"}"#, &request, true),
+            r#"{"who": "Ada \"the\" first", "q": "\"y\""}"#
+        );
+        assert_eq!(render("{{header:X-Name}}", &request, false), "Ada \"the\" first");
+        assert_eq!(
+            render("{{json:/missing}}|{{query:none}}|{{nope}}|{{", &request, false),
+            "||{{nope}}|{{"
+        );
+    }
+}
