@@ -64,6 +64,35 @@ pub struct Filter {
     pub text: Option<String>,
     /// A header the request carries (`header=NAME:VALUE`, or `header=NAME` for any value).
     pub header: Option<HeaderFilter>,
+    /// The endpoint the request belongs to, by name.
+    pub endpoint: Option<String>,
+    /// What the request was answered: one status (`status=500`) or a class (`status=5xx`).
+    pub status: Option<StatusFilter>,
+    /// One idempotency key: a delivery and all its retries.
+    pub key: Option<String>,
+    /// Received at or after this time, in milliseconds since the epoch (`since=` in RFC 3339).
+    pub since_ms: Option<i64>,
+    /// Received before this time (`until=` in RFC 3339).
+    pub until_ms: Option<i64>,
+}
+
+/// A status, or a class of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Exactly this status.
+    Is(u16),
+    /// `5xx`: from 500 to 599.
+    Class(u16),
+}
+
+impl StatusFilter {
+    /// The statuses it takes, both ends included.
+    pub fn range(self) -> (u16, u16) {
+        match self {
+            StatusFilter::Is(status) => (status, status),
+            StatusFilter::Class(class) => (class * 100, class * 100 + 99),
+        }
+    }
 }
 
 /// A filter parameter with a value it does not take; reads as one sentence.
@@ -77,7 +106,7 @@ pub struct FilterError {
 
 impl Filter {
     /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
-    pub const PARAMETERS: [&'static str; 8] = [
+    pub const PARAMETERS: [&'static str; 13] = [
         "method",
         "path",
         "envelope",
@@ -86,6 +115,11 @@ impl Filter {
         "event",
         "q",
         "header",
+        "endpoint",
+        "status",
+        "key",
+        "since",
+        "until",
     ];
 
     /// Reads the filter from a raw query string (`valid=false&event=invoices.created`). An empty value is no
@@ -110,6 +144,11 @@ impl Filter {
                 "event" => filter.event = text,
                 "q" => filter.text = text,
                 "header" => filter.header = text.map(|header| parse_header(&header)).transpose()?,
+                "endpoint" => filter.endpoint = text,
+                "status" => filter.status = text.map(|status| parse_status(&status)).transpose()?,
+                "key" => filter.key = text,
+                "since" => filter.since_ms = text.map(|time| parse_time("since", &time)).transpose()?,
+                "until" => filter.until_ms = text.map(|time| parse_time("until", &time)).transpose()?,
                 _ => {}
             }
         }
@@ -145,7 +184,25 @@ impl Filter {
             && self
                 .event
                 .as_ref()
-                .is_none_or(|event| summary.event.as_deref() == Some(event.as_str()));
+                .is_none_or(|event| summary.event.as_deref() == Some(event.as_str()))
+            && self
+                .endpoint
+                .as_ref()
+                .is_none_or(|endpoint| summary.endpoint.as_deref() == Some(endpoint.as_str()))
+            && self.status.is_none_or(|status| {
+                let (low, high) = status.range();
+                (low..=high).contains(&summary.response.status)
+            })
+            && self
+                .key
+                .as_ref()
+                .is_none_or(|key| summary.idempotency_key.as_deref() == Some(key.as_str()))
+            && (self.since_ms.is_none() && self.until_ms.is_none() || {
+                let received = chrono::DateTime::parse_from_rfc3339(&summary.received_at)
+                    .map_or(0, |time| time.timestamp_millis());
+                self.since_ms.is_none_or(|since| received >= since)
+                    && self.until_ms.is_none_or(|until| received < until)
+            });
         if !decided {
             return Some(false);
         }
@@ -202,6 +259,26 @@ impl Filter {
                 None => query.append_pair("header", &header.name),
             };
         }
+        if let Some(endpoint) = &self.endpoint {
+            query.append_pair("endpoint", endpoint);
+        }
+        match self.status {
+            Some(StatusFilter::Is(status)) => {
+                query.append_pair("status", &status.to_string());
+            }
+            Some(StatusFilter::Class(class)) => {
+                query.append_pair("status", &format!("{class}xx"));
+            }
+            None => {}
+        }
+        if let Some(key) = &self.key {
+            query.append_pair("key", key);
+        }
+        for (name, time) in [("since", self.since_ms), ("until", self.until_ms)] {
+            if let Some(time) = time {
+                query.append_pair(name, &crate::record::format_timestamp(time));
+            }
+        }
         query.finish()
     }
 }
@@ -237,6 +314,38 @@ fn parse_header(text: &str) -> Result<HeaderFilter, FilterError> {
             expected: "NAME:VALUE or NAME, with a header name such as X-GitHub-Event".to_owned(),
         }),
     }
+}
+
+/// `500`, or a class such as `5xx`.
+fn parse_status(text: &str) -> Result<StatusFilter, FilterError> {
+    let refused = || FilterError {
+        parameter: "status",
+        value: text.to_owned(),
+        expected: "a status from 100 to 599, or a class such as 5xx".to_owned(),
+    };
+    if let Some(class) = text.strip_suffix("xx").or_else(|| text.strip_suffix("XX")) {
+        let class: u16 = class.parse().map_err(|_| refused())?;
+        return (1..=5)
+            .contains(&class)
+            .then_some(StatusFilter::Class(class))
+            .ok_or_else(refused);
+    }
+    let status: u16 = text.parse().map_err(|_| refused())?;
+    (100..600)
+        .contains(&status)
+        .then_some(StatusFilter::Is(status))
+        .ok_or_else(refused)
+}
+
+/// An RFC 3339 time (`2026-12-06T09:00:00Z`, any offset) as milliseconds since the epoch.
+fn parse_time(parameter: &'static str, text: &str) -> Result<i64, FilterError> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|time| time.timestamp_millis())
+        .map_err(|_| FilterError {
+            parameter,
+            value: text.to_owned(),
+            expected: "an RFC 3339 time such as 2026-12-06T09:00:00Z".to_owned(),
+        })
 }
 
 fn parse_profile(name: &str) -> Result<ProfileFilter, FilterError> {
@@ -367,6 +476,38 @@ mod tests {
             filter("needle").matches(&s, body(&[0xff, b'n', b'e', b'e', b'd', b'l', b'e'])),
             Some(true)
         );
+    }
+
+    #[test]
+    fn what_was_answered_and_when_filter_by_endpoint_status_key_and_time() {
+        let mut s = summary();
+        s.endpoint = Some("flaky".into());
+        s.response.status = 503;
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
+        assert_eq!(matches("endpoint=flaky&status=5xx&key=k"), Some(true));
+        assert_eq!(matches("status=503"), Some(true));
+        assert_eq!(matches("status=4xx"), Some(false));
+        assert_eq!(matches("endpoint=other"), Some(false));
+        assert_eq!(matches("key=other"), Some(false));
+        assert_eq!(
+            matches("since=2026-11-22T10:15:30.123Z&until=2026-11-22T10:15:30.124Z"),
+            Some(true)
+        );
+        assert_eq!(matches("since=2026-11-22T11:15:30%2B01:00"), Some(true), "any offset");
+        assert_eq!(
+            matches("until=2026-11-22T10:15:30.123Z"),
+            Some(false),
+            "until is exclusive"
+        );
+        for (raw, parameter) in [
+            ("status=99", "status"),
+            ("status=6xx", "status"),
+            ("since=yesterday", "since"),
+        ] {
+            assert_eq!(Filter::from_query(raw).expect_err(raw).parameter, parameter);
+        }
+        let filter = Filter::from_query("status=5xx&since=2026-11-22T10:15:30.123Z").expect("valid");
+        assert_eq!(Filter::from_query(&filter.to_query()), Ok(filter));
     }
 
     #[test]

@@ -211,6 +211,24 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
         };
         conditions.push(format!("{column} = {}", binds.bind(event.clone())));
     }
+    // What the request was answered, and when it came: conditions on each row of whatever walk was chosen.
+    if let Some(endpoint) = &filter.endpoint {
+        conditions.push(format!("r.endpoint = {}", binds.bind(endpoint.clone())));
+    }
+    if let Some(status) = filter.status {
+        let (low, high) = status.range();
+        let (low, high) = (binds.bind(i64::from(low)), binds.bind(i64::from(high)));
+        conditions.push(format!("r.response_status BETWEEN {low} AND {high}"));
+    }
+    if let Some(key) = &filter.key {
+        conditions.push(format!("r.idempotency_key = {}", binds.bind(key.clone().into_bytes())));
+    }
+    if let Some(since) = filter.since_ms {
+        conditions.push(format!("r.received_at >= {}", binds.bind(since)));
+    }
+    if let Some(until) = filter.until_ms {
+        conditions.push(format!("r.received_at < {}", binds.bind(until)));
+    }
     if needs_payload {
         source = "captures".to_owned();
         conditions.extend(payload_conditions(filter, &mut binds));
@@ -510,7 +528,7 @@ mod tests {
                     duplicate: self.duplicate,
                     event: self.event.clone(),
                     text: self.text.clone(),
-                    header: None,
+                    ..Filter::default()
                 },
                 limit: self.limit,
                 from: self.before.map_or(PageStart::Newest, PageStart::Before),

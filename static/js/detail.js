@@ -6,7 +6,7 @@ import { $, clear, copyText, dismissToast, el, fmtAbsolute, fmtRelative, fmtSize
 import { api } from "./api.js";
 import { highlightPointer, renderBody } from "./body.js";
 import { renderBoothRecent } from "./booth.js";
-import { removeRow, rowFor, syncCursor, updateEmpty, updateNotice } from "./list.js";
+import { answeredText, removeRow, rowFor, syncCursor, updateEmpty, updateNotice } from "./list.js";
 import { scheduleStats } from "./stats.js";
 import { ORIGIN, state } from "./state.js";
 
@@ -168,6 +168,16 @@ function renderDetail(detail, r) {
     detail.appendChild(section("Envelope check", el("p", { class: "ok-text", text: `A valid ${r.envelope}, no warnings.` })));
   }
 
+  if (r.response) {
+    const why = {
+      step: r.endpoint ? `step ${Number(r.response.step) + 1} of endpoint ${r.endpoint}` : "a step",
+      chaos: `endpoint ${r.endpoint}'s chaos share`,
+      inactive: `endpoint ${r.endpoint} is inactive`,
+      unauthorized: `endpoint ${r.endpoint}'s required header was missing`,
+      default: "no endpoint: --status",
+    }[r.response.reason] || r.response.reason;
+    detail.appendChild(section("Answered", el("p", { class: "answered", text: `${answeredText(r.response)} (${why})` })));
+  }
   detail.appendChild(section("Body", renderBody(r)));
 
   const headers = el("table", { class: "kv", id: "headers" }, el("tbody", null, r.headers.map(([name, value]) => el("tr", null, el("th", { text: name }), el("td", { text: value })))));

@@ -5,7 +5,9 @@
 import { $, el } from "./dom.js";
 import { state } from "./state.js";
 
-export const FILTER_KEYS = ["q", "method", "envelope", "valid", "duplicate", "event", "header"];
+export const FILTER_KEYS = [
+  "q", "method", "envelope", "valid", "duplicate", "event", "header", "endpoint", "status", "key", "since", "until",
+];
 
 export function hasFilters() {
   return FILTER_KEYS.some((key) => state.filters[key]);

@@ -13,6 +13,13 @@ export function rowFor(id) {
   return list.querySelector(`li[data-id="${Number(id)}"]`);
 }
 
+/** What a request was answered, in a few characters: "→ 500", "→ 200 after 1500 ms". */
+export function answeredText(response) {
+  if (!response) return "";
+  const delay = response.delay_ms > 0 ? ` after ${response.delay_ms} ms` : "";
+  return `→ ${response.status}${delay}`;
+}
+
 function renderRow(s, fresh) {
   const [vclass, vlabel, vtitle] = verdict(s);
   const time = el("time", { class: "row-time", datetime: s.received_at, title: fmtAbsolute(s.received_at), text: fmtRelative(s.received_at) });
@@ -30,6 +37,10 @@ function renderRow(s, fresh) {
           text: `duplicate of #${s.duplicate_of}`,
           onclick: (event) => event.stopPropagation(),
         })
+      : null,
+    s.endpoint ? el("span", { class: "badge badge-endpoint", text: s.endpoint, title: "endpoint" }) : null,
+    s.endpoint || (s.response && s.response.status >= 300)
+      ? el("span", { class: `badge badge-answer${s.response.status >= 400 ? " badge-answer-bad" : ""}`, text: answeredText(s.response), title: "answered" })
       : null,
   );
   const row = el(

@@ -264,3 +264,36 @@ events = ["user.new"]
     assert!(warnings.contains("not subscribed"), "{warnings}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_list_and_the_stream_filter_by_endpoint_answered_status_key_and_time() {
+    let app = spawn_app_with(|c| c.respond = vec![respond("/flaky", "500x2,200")]).await;
+    let started = hookscope::record::format_timestamp(hookscope::record::now_ms() - 1);
+    let mut ids = Vec::new();
+    for key in ["a", "a", "a"] {
+        let response = post(&app, "/flaky", "{}", &[("idempotency-key", key)]).await;
+        ids.push(
+            response.json::<serde_json::Value>().await.expect("json")["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let other = app.post_json("/other", "{}").await;
+    let list = |query: &str| {
+        let app = &app;
+        let query = query.to_owned();
+        async move { ids_of(&app.get_json(&format!("/_/api/requests?{query}"), 200).await) }
+    };
+    assert_eq!(list("endpoint=respond-1").await, [ids[2], ids[1], ids[0]]);
+    assert_eq!(list("status=5xx").await, [ids[1], ids[0]]);
+    assert_eq!(list("status=200").await, [other, ids[2]]);
+    assert_eq!(list("key=a").await, [ids[2], ids[1], ids[0]]);
+    assert_eq!(list(&format!("since={}", url_encode(&started))).await.len(), 4);
+    assert_eq!(list("until=2000-01-01T00:00:00Z").await, Vec::<i64>::new());
+    app.get_json("/_/api/requests?status=99", 400).await;
+    app.stop().await;
+}
+
+fn url_encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

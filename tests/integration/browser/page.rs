@@ -880,3 +880,44 @@ async fn copy_as_curl_quotes_every_part_so_a_hostile_method_runs_nothing() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn rows_and_the_detail_show_the_endpoint_and_what_was_answered() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app_with(|c| {
+        c.respond = vec![(
+            hookscope::endpoints::pattern::PathPattern::parse("/flaky").expect("pattern"),
+            hookscope::endpoints::steps::parse_shorthand("500,202@100ms").expect("steps"),
+        )]
+    })
+    .await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    let first = app
+        .client
+        .post(app.url("/flaky"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(first.status(), 500);
+    let id = first.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let row = browser
+        .wait_for(
+            "the row",
+            &format!("document.querySelector('#list > li[data-id=\"{id}\"]')?.textContent"),
+        )
+        .await;
+    let row = row.as_str().expect("text");
+    assert!(row.contains("respond-1") && row.contains("→ 500"), "{row}");
+    browser.click(&format!("#list > li[data-id='{id}']")).await;
+    let answered = browser
+        .wait_for(
+            "the answer in the detail",
+            "document.querySelector('#detail .answered')?.textContent",
+        )
+        .await;
+    assert_eq!(answered, Value::String("→ 500 (step 1 of endpoint respond-1)".into()));
+    browser.close().await;
+    app.stop().await;
+}
