@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::endpoints::spec::EndpointSpec;
 use crate::endpoints::{Endpoint, Endpoints, Source};
 use crate::http::AppState;
 use crate::live;
@@ -22,6 +23,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] OpenError),
+    #[error("{0}")]
+    Endpoints(String),
 }
 
 fn describe_bind_error(error: &std::io::Error) -> String {
@@ -56,12 +59,20 @@ impl Application {
                 });
             }
         };
+        let endpoints = match load_endpoints(&config, &store).await {
+            Ok(endpoints) => endpoints,
+            Err(error) => {
+                store.close().await;
+                return Err(error);
+            }
+        };
         let bound = listener.local_addr().unwrap_or(config.listen);
         let advertised_origin = crate::http::origin::advertised(config.public_url.as_deref(), bound).map(Arc::from);
         Ok(Application {
             listener,
             state: AppState {
-                endpoints: Arc::new(endpoints_from(&config)),
+                endpoints: Arc::new(endpoints),
+                endpoint_changes: Arc::default(),
                 advertised_origin,
                 live: live::Hub::start(&store),
                 store,
@@ -102,23 +113,62 @@ impl Application {
     }
 }
 
-/// The configuration file's endpoints, then the `--respond` ones, named `respond-1`, `respond-2`, ... in flag order.
-fn endpoints_from(config: &Config) -> Endpoints {
-    let from_file = config.file.iter().flat_map(|file| &file.endpoints).filter_map(|spec| {
-        // Checked when the file was read, so this does not fail; should it, the endpoint is left out and said so.
-        spec.build(Source::File)
-            .map_err(|error| tracing::error!(endpoint = %spec.name, %error, "an endpoint of the file was left out"))
-            .ok()
+/// The endpoints: those stored through the API, with their ids, then the configuration file's and the `--respond`
+/// ones (named `respond-1`, `respond-2`, ... in flag order), numbered after them. A name used twice (a file's
+/// endpoint named as a stored one) stops start-up with one sentence.
+async fn load_endpoints(config: &Config, store: &Store) -> Result<Endpoints, StartupError> {
+    let mut list: Vec<Endpoint> = Vec::new();
+    for (id, text) in store
+        .endpoints()
+        .await
+        .map_err(|error| StartupError::Endpoints(error.to_string()))?
+    {
+        let built = serde_json::from_str::<EndpointSpec>(&text)
+            .map_err(|error| error.to_string())
+            .and_then(|spec| spec.build(Source::Api).map_err(|error| error.to_string()));
+        match built {
+            Ok(mut endpoint) => {
+                endpoint.id = id;
+                list.push(endpoint);
+            }
+            Err(error) => tracing::error!(id, %error, "a stored endpoint could not be read, and is left out"),
+        }
+    }
+    let mut next_id = list.iter().map(|endpoint| endpoint.id).max().unwrap_or(0) + 1;
+    let from_file = config.file.iter().flat_map(|file| {
+        file.endpoints
+            .iter()
+            .map(move |spec| (spec, file.path.display().to_string()))
     });
-    let from_flags = config.respond.iter().enumerate().map(|(index, (path, steps))| {
-        Endpoint::new(
+    for (spec, path) in from_file {
+        if list.iter().any(|endpoint| endpoint.name == spec.name) {
+            return Err(StartupError::Endpoints(format!(
+                "{path}: an endpoint is named {}, as an endpoint made through the API is; rename one of them",
+                spec.name
+            )));
+        }
+        // Checked when the file was read, so this does not fail; should it, the endpoint is left out and said so.
+        match spec.build(Source::File) {
+            Ok(mut endpoint) => {
+                endpoint.id = next_id;
+                next_id += 1;
+                list.push(endpoint);
+            }
+            Err(error) => tracing::error!(endpoint = %spec.name, %error, "an endpoint of the file was left out"),
+        }
+    }
+    for (index, (path, steps)) in config.respond.iter().enumerate() {
+        let mut endpoint = Endpoint::new(
             format!("respond-{}", index + 1),
             path.clone(),
             steps.clone(),
             Source::Flag,
-        )
-    });
-    Endpoints::new(from_file.chain(from_flags).collect())
+        );
+        endpoint.id = next_id;
+        next_id += 1;
+        list.push(endpoint);
+    }
+    Ok(Endpoints::new(list))
 }
 
 /// A sentence when the database is already larger than `--max-db-size`: every capture is refused until requests are

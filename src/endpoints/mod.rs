@@ -7,9 +7,9 @@ pub mod spec;
 pub mod steps;
 pub mod template;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,8 @@ pub const MAX_KEY_POSITIONS: usize = 10_000;
 /// One endpoint.
 #[derive(Debug)]
 pub struct Endpoint {
+    /// Assigned when it joins the set: stored for API endpoints, kept by name for the file's.
+    pub id: i64,
     /// Unique; 1 to 64 of `A-Z a-z 0-9 . _ -`.
     pub name: String,
     pub comment: String,
@@ -83,6 +85,27 @@ pub struct Endpoint {
     position: AtomicU64,
     /// Under `sequence: key`, each key's position.
     key_positions: Mutex<HashMap<Vec<u8>, u64>>,
+    /// What it has received since it was defined (or since start).
+    stats: Stats,
+}
+
+/// What an endpoint received, counted in memory since it was defined or hookscope started.
+#[derive(Debug, Default)]
+struct Stats {
+    received: AtomicU64,
+    /// Milliseconds since the epoch; 0 for never.
+    last_received_ms: AtomicI64,
+    by_status: Mutex<BTreeMap<u16, u64>>,
+}
+
+/// An endpoint's counts, as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatsView {
+    pub received: u64,
+    /// RFC 3339, or `null` before the first request.
+    pub last_received_at: Option<String>,
+    /// How many requests were answered each status.
+    pub by_status: BTreeMap<u16, u64>,
 }
 
 /// What an endpoint's answer depends on, of the request.
@@ -97,6 +120,7 @@ impl Endpoint {
     /// An active endpoint with only a path and steps, as the `--respond` shorthand makes.
     pub fn new(name: String, path: PathPattern, steps: Vec<Step>, source: Source) -> Endpoint {
         Endpoint {
+            id: 0,
             name,
             comment: String::new(),
             path,
@@ -110,6 +134,60 @@ impl Endpoint {
             source,
             position: AtomicU64::new(0),
             key_positions: Mutex::new(HashMap::new()),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The endpoint as it would be written: what the API shows and stores.
+    pub fn spec(&self) -> spec::EndpointSpec {
+        spec::EndpointSpec {
+            name: self.name.clone(),
+            comment: self.comment.clone(),
+            path: self.path.as_str().to_owned(),
+            active: self.active,
+            profile: self.profile.clone(),
+            require_header: self.require_header.clone(),
+            events: self.events.clone(),
+            respond: self
+                .steps
+                .iter()
+                .map(|step| spec::StepSpec {
+                    status: step.status,
+                    headers: step.headers.iter().cloned().collect(),
+                    body: step.body.clone(),
+                    delay_ms: u64::try_from(step.delay.as_millis()).unwrap_or(u64::MAX),
+                    times: step.times,
+                })
+                .collect(),
+            sequence: self.sequence,
+            chaos: self.chaos,
+        }
+    }
+
+    /// Counts a request it received at `at_ms`, answered `status`.
+    pub fn record(&self, status: u16, at_ms: i64) {
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        self.stats.last_received_ms.fetch_max(at_ms, Ordering::Relaxed);
+        let mut by_status = self
+            .stats
+            .by_status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *by_status.entry(status).or_default() += 1;
+    }
+
+    /// Its counts.
+    pub fn stats(&self) -> StatsView {
+        let last = self.stats.last_received_ms.load(Ordering::Relaxed);
+        StatsView {
+            received: self.stats.received.load(Ordering::Relaxed),
+            last_received_at: (last > 0).then(|| crate::record::format_timestamp(last)),
+            by_status: self
+                .stats
+                .by_status
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
         }
     }
 
@@ -263,32 +341,69 @@ impl Answer {
     }
 }
 
-/// Every endpoint, in the order of their ids (their position here, from 1).
+/// The most endpoints hookscope keeps.
+pub const MAX_ENDPOINTS: usize = 1000;
+
+/// Every endpoint, in the order of their ids; changed as a whole (an edit replaces one endpoint, and with it its
+/// place in its steps), read as a snapshot by each capture.
 #[derive(Debug, Default)]
 pub struct Endpoints {
-    list: Vec<Endpoint>,
+    list: RwLock<Arc<Vec<Arc<Endpoint>>>>,
+    /// The id the next endpoint gets.
+    next_id: AtomicI64,
 }
 
 impl Endpoints {
+    /// A set of these endpoints, which carry their ids; the next one gets an id above them all.
     pub fn new(list: Vec<Endpoint>) -> Endpoints {
-        Endpoints { list }
+        let next = list.iter().map(|endpoint| endpoint.id).max().unwrap_or(0) + 1;
+        Endpoints {
+            list: RwLock::new(Arc::new(list.into_iter().map(Arc::new).collect())),
+            next_id: AtomicI64::new(next),
+        }
+    }
+
+    /// An id for a new endpoint.
+    pub fn allocate_id(&self) -> i64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The endpoints as they are now.
+    pub fn snapshot(&self) -> Arc<Vec<Arc<Endpoint>>> {
+        Arc::clone(&self.list.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Replaces the set by what `change` makes of it (a poisoned lock only means another change panicked).
+    pub fn change<T>(&self, change: impl FnOnce(&mut Vec<Arc<Endpoint>>) -> T) -> T {
+        let mut list = self.list.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut changed: Vec<Arc<Endpoint>> = list.as_ref().clone();
+        let result = change(&mut changed);
+        changed.sort_by_key(|endpoint| endpoint.id);
+        *list = Arc::new(changed);
+        result
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.snapshot().is_empty()
+    }
+
+    /// The endpoint with that id.
+    pub fn get(&self, id: i64) -> Option<Arc<Endpoint>> {
+        self.snapshot().iter().find(|endpoint| endpoint.id == id).cloned()
     }
 
     /// The endpoint a raw path belongs to: the most specific that matches (a pattern without wildcards beats one
     /// with, then the longer literal prefix), and the lowest id of equals.
-    pub fn find(&self, path: &str) -> Option<&Endpoint> {
-        let mut best: Option<&Endpoint> = None;
-        for endpoint in self.list.iter().filter(|endpoint| endpoint.path.matches(path)) {
+    pub fn find(&self, path: &str) -> Option<Arc<Endpoint>> {
+        let list = self.snapshot();
+        let mut best: Option<&Arc<Endpoint>> = None;
+        for endpoint in list.iter().filter(|endpoint| endpoint.path.matches(path)) {
             let better = best.is_none_or(|best| endpoint.path.specificity(&best.path).is_gt());
             if better {
                 best = Some(endpoint);
             }
         }
-        best
+        best.cloned()
     }
 }
 
@@ -307,18 +422,26 @@ mod tests {
 
     #[test]
     fn a_request_belongs_to_the_most_specific_endpoint_then_the_lowest_id() {
-        let endpoints = Endpoints::new(vec![
+        let list: Vec<Endpoint> = [
             endpoint("any", "/**", "200"),
             endpoint("hooks", "/hooks/**", "200"),
             endpoint("acme", "/hooks/acme/**", "200"),
             endpoint("exact", "/hooks/acme/orders", "200"),
             endpoint("acme-again", "/hooks/acme/**", "200"),
-        ]);
-        let name = |path: &str| endpoints.find(path).map(|endpoint| endpoint.name.as_str());
-        assert_eq!(name("/hooks/acme/orders"), Some("exact"));
-        assert_eq!(name("/hooks/acme/refunds"), Some("acme"));
-        assert_eq!(name("/hooks/other"), Some("hooks"));
-        assert_eq!(name("/elsewhere"), Some("any"));
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut endpoint)| {
+            endpoint.id = i64::try_from(index).expect("small") + 1;
+            endpoint
+        })
+        .collect();
+        let endpoints = Endpoints::new(list);
+        let name = |path: &str| endpoints.find(path).map(|endpoint| endpoint.name.clone());
+        assert_eq!(name("/hooks/acme/orders").as_deref(), Some("exact"));
+        assert_eq!(name("/hooks/acme/refunds").as_deref(), Some("acme"));
+        assert_eq!(name("/hooks/other").as_deref(), Some("hooks"));
+        assert_eq!(name("/elsewhere").as_deref(), Some("any"));
         assert_eq!(
             Endpoints::default().find("/x").map(|endpoint| endpoint.name.clone()),
             None

@@ -59,6 +59,7 @@ pub async fn capture(
         path => path.to_owned(),
     };
     let endpoint = state.endpoints.find(&path);
+    let endpoint = endpoint.as_deref();
     let required = endpoint
         .and_then(|endpoint| endpoint.profile.as_deref())
         .and_then(registry::by_name);
@@ -86,6 +87,9 @@ pub async fn capture(
         }),
         None => Answer::default_with(state.config.response_status.as_u16()),
     };
+    if let Some(endpoint) = endpoint {
+        endpoint.record(answer.status, received_at_ms);
+    }
     // What a body template may read, kept before the request is handed to the store.
     let template_input = answer.body.as_ref().map(|_| TemplateInput {
         headers: parts

@@ -27,6 +27,12 @@ pub enum ApiError {
     BodyTimeout,
     #[error("the body could not be read: {0}")]
     BadBody(String),
+    /// A field of what was sent cannot be used: the sentence, and the field as a JSON pointer.
+    #[error("{message}")]
+    Invalid { message: String, pointer: String },
+    /// The change conflicts with what is there (a name taken, an endpoint that is read-only).
+    #[error("{0}")]
+    Conflict(String),
     /// Too many header lines, or too many bytes of request line and headers.
     #[error("{0}")]
     HeadersTooLarge(String),
@@ -46,7 +52,8 @@ impl ApiError {
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::BadBody(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -79,7 +86,12 @@ impl ApiError {
             ApiError::Store(StoreError::Closed) => "hookscope is shutting down; nothing was stored".to_owned(),
             other => other.to_string(),
         };
-        let mut response = json(status, &serde_json::json!({ "error": message }));
+        let mut response = match &self {
+            ApiError::Invalid { pointer, .. } => {
+                json(status, &serde_json::json!({ "error": message, "path": pointer }))
+            }
+            _ => json(status, &serde_json::json!({ "error": message })),
+        };
         let headers = response.headers_mut();
         // What is left of a refused or broken body must not be read as the next request.
         if matches!(

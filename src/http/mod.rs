@@ -6,6 +6,7 @@ mod api;
 mod assets;
 mod capture;
 pub mod capture_log;
+mod endpoints_api;
 mod error;
 pub mod origin;
 mod page;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub refusals: Arc<refusals::Refusals>,
     /// The endpoints, and where each is in its answer steps.
     pub endpoints: Arc<crate::endpoints::Endpoints>,
+    /// Held while the endpoints API changes the set, so that two changes cannot both take one name.
+    pub endpoint_changes: Arc<tokio::sync::Mutex<()>>,
     /// The origin the page shows for hooks (see `origin.rs`); `None`: the Host the browser used.
     pub advertised_origin: Option<Arc<str>>,
 }
@@ -80,6 +83,9 @@ pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketA
     );
     let mut response = match checked {
         Ok(Some(early)) => early,
+        Ok(None) if is_endpoints_api(request.uri().path()) => endpoints_api::route(&state, request)
+            .await
+            .unwrap_or_else(ApiError::into_response),
         Ok(None) => route_inspector(&state, &request)
             .await
             .unwrap_or_else(ApiError::into_response),
@@ -171,4 +177,9 @@ fn over_header_limits(limits: &Limits, request: &Request<Incoming>) -> Option<(R
             ),
         )
     })
+}
+
+/// Whether a path is the endpoints API's: `/_/api/endpoints` or below it.
+fn is_endpoints_api(path: &str) -> bool {
+    path == "/_/api/endpoints" || path.starts_with("/_/api/endpoints/")
 }

@@ -151,6 +151,23 @@ impl<'tx> Batch<'tx> {
         Ok(())
     }
 
+    /// Stores an endpoint made through the API (or replaces the one with its id).
+    pub(super) fn save_endpoint(&mut self, id: i64, name: &str, spec: &str) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR REPLACE INTO endpoints (id, name, spec) VALUES (?1, ?2, ?3)")?
+            .execute(rusqlite::params![id, name, spec])?;
+        Ok(())
+    }
+
+    /// Deletes a stored endpoint; `false` when there was none with that id.
+    pub(super) fn delete_endpoint(&mut self, id: i64) -> rusqlite::Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("DELETE FROM endpoints WHERE id = ?1")?
+            .execute([id])?
+            > 0)
+    }
+
     /// Takes a step of retiring the evicted generations, up to `budget` ids. It goes first in a batch, so that a
     /// store at its size limit frees pages before the inserts need them. Returns whether more is left to retire.
     pub(super) fn retire_evicted(&mut self, budget: u64) -> rusqlite::Result<bool> {

@@ -148,6 +148,28 @@ impl Store {
         self.call(|batch| batch.clear()).await
     }
 
+    /// Stores an endpoint made through the API, as written (JSON), under its id.
+    pub async fn save_endpoint(&self, id: i64, name: String, spec: String) -> Result<(), StoreError> {
+        self.call(move |batch| batch.save_endpoint(id, &name, &spec)).await
+    }
+
+    /// Deletes a stored endpoint; `false` when there was none with that id.
+    pub async fn delete_endpoint(&self, id: i64) -> Result<bool, StoreError> {
+        self.call(move |batch| batch.delete_endpoint(id)).await
+    }
+
+    /// The stored endpoints: `(id, spec as JSON)`, by id.
+    pub async fn endpoints(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare("SELECT id, spec FROM endpoints ORDER BY id")?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// A page of summaries, newest first.
     pub async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         self.read(move |conn| queries::list(conn, &query)).await

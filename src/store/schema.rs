@@ -172,6 +172,12 @@ fn create(conn: &mut Connection) -> rusqlite::Result<()> {
              key_hash INTEGER PRIMARY KEY,
              first_id INTEGER NOT NULL
          );
+         -- Endpoints made through the API, as they were written (JSON), so they outlive a restart.
+         CREATE TABLE endpoints (
+             id   INTEGER PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             spec TEXT NOT NULL
+         );
          {}",
         generations::tables_sql(1)
     ))?;

@@ -297,3 +297,123 @@ async fn the_list_and_the_stream_filter_by_endpoint_answered_status_key_and_time
 fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, body: serde_json::Value) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("answer")
+}
+
+#[tokio::test]
+async fn endpoints_made_through_the_api_answer_count_change_and_outlive_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("api.db");
+    let app = spawn_app_at(&db, |c| c.respond = vec![respond("/flag", "200")]).await;
+    let flaky = serde_json::json!({
+        "name": "flaky",
+        "path": "/api/flaky",
+        "respond": [{"status": 500, "times": 2}, {}]
+    });
+    let created = send_json(&app, reqwest::Method::POST, "/_/api/endpoints", flaky.clone()).await;
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("json");
+    let id = created["id"].as_i64().expect("id");
+    assert_eq!(created["source"], "api");
+    assert_eq!(created["respond"][1]["status"], 200, "defaults are filled");
+
+    // Names are unique; a bad field is named by its pointer.
+    let again = send_json(&app, reqwest::Method::POST, "/_/api/endpoints", flaky).await;
+    assert_eq!(again.status(), 409);
+    let bad = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/_/api/endpoints",
+        serde_json::json!({"name": "bad", "path": "/bad", "respond": [{"status": 99}]}),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        bad.json::<serde_json::Value>().await.expect("json")["path"],
+        "/respond/0/status"
+    );
+    let unknown = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/_/api/endpoints",
+        serde_json::json!({"name": "u", "path": "/u", "nope": 1}),
+    )
+    .await;
+    assert_eq!(unknown.status(), 400);
+
+    let statuses: Vec<u16> = futures_util::future::join_all(
+        (0..3).map(|_| async { post(&app, "/api/flaky", "{}", &[]).await.status().as_u16() }),
+    )
+    .await;
+    let mut sorted = statuses.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [200, 500, 500]);
+    let read = app.get_json(&format!("/_/api/endpoints/{id}"), 200).await;
+    assert_eq!(read["stats"]["received"], 3);
+    assert_eq!(read["stats"]["by_status"], serde_json::json!({"200": 1, "500": 2}));
+
+    // A merge patch deactivates it: still captured, answered 410.
+    let patched = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/_/api/endpoints/{id}"),
+        serde_json::json!({"active": false}),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    assert_eq!(post(&app, "/api/flaky", "{}", &[]).await.status(), 410);
+    assert_eq!(
+        app.get_json("/_/api/requests?limit=1", 200).await["requests"][0]["response"]["reason"],
+        "inactive"
+    );
+
+    // Endpoints of the command line are read-only here.
+    let list = app.get_json("/_/api/endpoints", 200).await;
+    let flag_id = list["endpoints"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|endpoint| endpoint["source"] == "flag")
+        .and_then(|endpoint| endpoint["id"].as_i64())
+        .expect("the flag's endpoint");
+    let refused = send_json(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/_/api/endpoints/{flag_id}"),
+        serde_json::json!({"active": false}),
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    let reset = app
+        .client
+        .post(app.url(&format!("/_/api/endpoints/{flag_id}/reset")))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status(), 204);
+    app.stop().await;
+
+    // Stored: it comes back after a restart, as changed.
+    let app = spawn_app_at(&db, |_| {}).await;
+    let read = app.get_json(&format!("/_/api/endpoints/{id}"), 200).await;
+    assert_eq!(
+        (read["name"].clone(), read["active"].clone()),
+        ("flaky".into(), false.into())
+    );
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/_/api/endpoints/{id}")))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+    app.get_json(&format!("/_/api/endpoints/{id}"), 404).await;
+    app.stop().await;
+}
