@@ -108,6 +108,13 @@ impl Application {
     /// Serves until `shutdown` completes, then drains connections and closes the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let store = self.state.store.clone();
+        if let Some(file) = &self.state.config.file {
+            tokio::spawn(crate::config::watch::watch(
+                file.path.clone(),
+                Arc::clone(&self.state.endpoints),
+                self.state.shutdown.clone(),
+            ));
+        }
         server::run(self.listener, self.state, shutdown).await;
         store.close().await;
     }

@@ -2,6 +2,7 @@
 //! values. Every mistake becomes one sentence for the user.
 
 pub mod file;
+pub mod watch;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

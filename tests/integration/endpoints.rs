@@ -417,3 +417,35 @@ async fn endpoints_made_through_the_api_answer_count_change_and_outlive_a_restar
     app.get_json(&format!("/_/api/endpoints/{id}"), 404).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_edit_of_the_file_takes_effect_without_a_restart_and_a_broken_one_changes_nothing() {
+    let (app, dir) =
+        spawn_with_file("[[endpoint]]\nname = \"flaky\"\npath = \"/edit\"\nrespond = [{ status = 500 }]\n").await;
+    assert_eq!(post(&app, "/edit", "{}", &[]).await.status(), 500);
+    let path = dir.path().join("hookscope.toml");
+    std::fs::write(
+        &path,
+        "[[endpoint]]\nname = \"flaky\"\npath = \"/edit\"\nrespond = [{ status = 201 }]\n",
+    )
+    .expect("edit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut status = 500;
+    while status != 201 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status = post(&app, "/edit", "{}", &[]).await.status().as_u16();
+    }
+    assert_eq!(status, 201, "the edit was applied");
+    std::fs::write(
+        &path,
+        "[[endpoint]]\nname = \"flaky\"\npath = \"/edit\"\nrespond = [{ status = 99 }]\n",
+    )
+    .expect("edit");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        post(&app, "/edit", "{}", &[]).await.status(),
+        201,
+        "a broken edit keeps what was there"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,92 @@
+//! Edits of the configuration file take effect without a restart. The file is looked at every second (its size and
+//! modification time; no watcher to set up, and the same on every platform); a changed file is read and checked
+//! again. A good edit replaces the file's endpoints: one whose fields did not change keeps its place in its steps,
+//! one that changed starts again, and each keeps its id by name. A broken edit changes nothing, and the log says why.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use super::file;
+use crate::endpoints::{Endpoint, Endpoints, Source};
+
+/// How often the file is looked at.
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Watches `path` until `shutdown`, applying each good edit to `endpoints`.
+pub async fn watch(path: PathBuf, endpoints: Arc<Endpoints>, shutdown: CancellationToken) {
+    let mut seen = stamp(&path);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+        let now = stamp(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let loaded = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || file::load(&path)
+        })
+        .await;
+        match loaded {
+            Ok(Ok(file)) => match apply(&endpoints, &file) {
+                Ok(count) => tracing::info!(file = %path.display(), endpoints = count, "configuration file applied"),
+                Err(reason) => {
+                    tracing::warn!(file = %path.display(), "the edit was not applied: {reason}; the previous endpoints stay")
+                }
+            },
+            Ok(Err(error)) => tracing::warn!("the edit was not applied: {error}; the previous endpoints stay"),
+            Err(error) => tracing::warn!(%error, "the configuration file could not be read again"),
+        }
+    }
+}
+
+/// The file's size and modification time, to tell an edit; `None` while it cannot be read.
+fn stamp(path: &std::path::Path) -> Option<(u64, SystemTime)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()?))
+}
+
+/// Replaces the file's endpoints by the file's new ones; returns how many there are, or why none changed.
+pub fn apply(endpoints: &Endpoints, file: &file::ConfigFile) -> Result<usize, String> {
+    let current = endpoints.snapshot();
+    for spec in &file.endpoints {
+        if current
+            .iter()
+            .any(|endpoint| endpoint.name == spec.name && endpoint.source != Source::File)
+        {
+            return Err(format!(
+                "an endpoint named {} is already defined elsewhere (the API or --respond)",
+                spec.name
+            ));
+        }
+    }
+    let mut fresh: Vec<Arc<Endpoint>> = Vec::with_capacity(file.endpoints.len());
+    for spec in &file.endpoints {
+        let before = current
+            .iter()
+            .find(|endpoint| endpoint.source == Source::File && endpoint.name == spec.name);
+        match before {
+            // Unchanged: it keeps its place in its steps and its counts.
+            Some(endpoint) if endpoint.spec() == *spec => fresh.push(Arc::clone(endpoint)),
+            _ => {
+                let mut endpoint = spec
+                    .build(Source::File)
+                    .map_err(|error| format!("endpoint {}: {error}", spec.name))?;
+                endpoint.id = before.map_or_else(|| endpoints.allocate_id(), |before| before.id);
+                fresh.push(Arc::new(endpoint));
+            }
+        }
+    }
+    let count = fresh.len();
+    endpoints.change(|list| {
+        list.retain(|endpoint| endpoint.source != Source::File);
+        list.extend(fresh);
+    });
+    Ok(count)
+}
