@@ -3,8 +3,8 @@
 // Captured data is untrusted: it only ever reaches the DOM through createElement, textContent and
 // setAttribute. See docs/page.md.
 //
-// Modules (each imports only those listed before it): dom.js, state.js, filters.js, api.js, refused.js, list.js,
-// stats.js, booth.js, body.js, detail.js, stream.js. Their imports are relative, so they share this file's versioned
+// Modules (each imports only those listed before it): dom.js, state.js, filters.js, api.js, refused.js, endpoints.js,
+// list.js, stats.js, booth.js, body.js, detail.js, stream.js. Their imports are relative, so they share this file's versioned
 // URL prefix (/_/static/<version>/js/): an upgraded binary's page never mixes with cached older modules.
 
 import { $, copyText } from "./dom.js";
@@ -12,6 +12,7 @@ import { setBooth } from "./booth.js";
 import { closeDetail, openRecord, routeFromHash } from "./detail.js";
 import { hasFilters, readFiltersFromUrl, setUrlParam, wireFilters } from "./filters.js";
 import { loadMore, moveCursor, refreshTimes, reloadList, sendSamples } from "./list.js";
+import { wireEndpoints } from "./endpoints.js";
 import { wireRefused } from "./refused.js";
 import { refreshStats } from "./stats.js";
 import { connect, learnHead, restartStream, setConn, setPaused } from "./stream.js";
@@ -74,6 +75,10 @@ function onKey(event) {
 function wire() {
   document.addEventListener("keydown", onKey);
   wireRefused();
+  wireEndpoints((name) => {
+    $("f-endpoint").value = name;
+    $("filters").dispatchEvent(new Event("change"));
+  });
   window.addEventListener("hashchange", routeFromHash);
   $("pause").addEventListener("click", () => setPaused(!state.paused));
   $("booth-toggle").addEventListener("click", toggleBooth);

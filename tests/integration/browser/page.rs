@@ -921,3 +921,89 @@ async fn rows_and_the_detail_show_the_endpoint_and_what_was_answered() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_endpoint_made_in_the_page_answers_its_steps_and_can_be_deactivated() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser.click("#endpoints-open").await;
+    browser
+        .wait_for(
+            "the endpoints dialog",
+            "document.getElementById('endpoints-dialog').open",
+        )
+        .await;
+    for (field, value) in [
+        ("#endpoint-name", "flaky"),
+        ("#endpoint-path", "/page/flaky"),
+        ("#endpoint-steps", "500,200"),
+    ] {
+        browser
+            .client
+            .find(fantoccini::Locator::Css(field))
+            .await
+            .expect("field")
+            .send_keys(value)
+            .await
+            .expect("type");
+    }
+    browser.click("#endpoint-save").await;
+    browser
+        .wait_for(
+            "the new endpoint in the list",
+            "document.querySelector('#endpoints-list .endpoint-item[data-name=\"flaky\"]')",
+        )
+        .await;
+    browser.click("#endpoints-close").await;
+
+    let first = app
+        .client
+        .post(app.url("/page/flaky"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(first.status(), 500);
+    let id = first.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let row = browser
+        .wait_for(
+            "the answered row",
+            &format!("document.querySelector('#list > li[data-id=\"{id}\"]')?.textContent"),
+        )
+        .await;
+    assert!(
+        row.as_str()
+            .is_some_and(|row| row.contains("→ 500") && row.contains("flaky")),
+        "{row}"
+    );
+
+    // Deactivated from the page: the next request is answered 410 Gone, and still captured.
+    browser.click("#endpoints-open").await;
+    browser
+        .wait_for(
+            "the dialog, open again with its list read afresh",
+            "document.getElementById('endpoints-dialog').open && document.querySelector('.endpoint-item[data-name=\"flaky\"] .endpoint-toggle')",
+        )
+        .await;
+    browser
+        .click(".endpoint-item[data-name='flaky'] .endpoint-toggle")
+        .await;
+    browser
+        .wait_for(
+            "the endpoint to read inactive",
+            "document.querySelector('.endpoint-item[data-name=\"flaky\"]')?.textContent.includes('inactive')",
+        )
+        .await;
+    let gone = app
+        .client
+        .post(app.url("/page/flaky"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(gone.status(), 410);
+    browser.close().await;
+    app.stop().await;
+}
