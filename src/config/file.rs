@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::endpoints::MAX_ENDPOINTS;
 use crate::endpoints::spec::{EndpointSpec, SpecError};
 
 /// The file looked for in the working folder when `--config` is not given.
@@ -41,6 +42,8 @@ pub enum FileError {
     },
     #[error("{path}:{line}: another endpoint is already named {name}")]
     Duplicate { path: String, line: usize, name: String },
+    #[error("{path}: at most {MAX_ENDPOINTS} endpoints")]
+    TooMany { path: String },
 }
 
 /// Reads and checks the file at `path`.
@@ -55,6 +58,9 @@ pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
         line: error.span().map_or(1, |span| line_of(&text, span.start)),
         message: without_values(error.message()),
     })?;
+    if contents.endpoint.len() > MAX_ENDPOINTS {
+        return Err(FileError::TooMany { path: shown });
+    }
     let headers = endpoint_lines(&text);
     let mut names = std::collections::HashSet::new();
     for (index, spec) in contents.endpoint.iter().enumerate() {

@@ -449,3 +449,33 @@ async fn an_edit_of_the_file_takes_effect_without_a_restart_and_a_broken_one_cha
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_file_endpoint_named_like_one_made_through_the_api_stops_start_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("conflict.db");
+    let app = spawn_app_at(&db, |_| {}).await;
+    let created = send_json(
+        &app,
+        reqwest::Method::POST,
+        "/_/api/endpoints",
+        serde_json::json!({"name": "shared", "path": "/shared"}),
+    )
+    .await;
+    assert_eq!(created.status(), 201);
+    app.stop().await;
+    let path = dir.path().join("hookscope.toml");
+    std::fs::write(&path, "[[endpoint]]\nname = \"shared\"\npath = \"/other\"\n").expect("write");
+    let file = hookscope::config::file::load(&path).expect("valid on its own");
+    let mut config = hookscope::config::Config::ephemeral();
+    config.store.location = hookscope::store::Location::File(db.clone());
+    config.file = Some(file);
+    let refused = match hookscope::startup::Application::build(config).await {
+        Ok(_) => panic!("start-up should stop"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        refused.contains("an endpoint is named shared, as an endpoint made through the API is"),
+        "{refused}"
+    );
+}
