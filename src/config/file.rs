@@ -66,10 +66,16 @@ pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
     for (index, spec) in contents.endpoint.iter().enumerate() {
         let line = headers.get(index).copied().unwrap_or(1);
         if let Err(error) = spec.build(crate::endpoints::Source::File) {
+            // A name that was refused is not repeated: it may be a value pasted in the wrong place.
+            let name = if error.pointer == "/name" {
+                format!("number {}", index + 1)
+            } else {
+                spec.name.clone()
+            };
             return Err(FileError::Endpoint {
                 path: shown,
                 line,
-                name: spec.name.clone(),
+                name,
                 error,
             });
         }
@@ -104,6 +110,13 @@ fn endpoint_lines(text: &str) -> Vec<usize> {
 /// A parser's message without the values it quotes: "invalid type: string `s3cret`, expected u16" becomes "has the
 /// wrong type: expected u16". Key names (in "unknown field" and "missing field") are kept.
 fn without_values(message: &str) -> String {
+    if let Some(expected) = message
+        .strip_prefix("unknown variant")
+        .and_then(|rest| rest.split_once("expected"))
+        .map(|(_, expected)| expected.trim())
+    {
+        return format!("has a value it does not take: expected {expected}");
+    }
     for prefix in ["invalid type:", "invalid value:", "invalid length"] {
         if message.starts_with(prefix) {
             let expected = message

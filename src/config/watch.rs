@@ -15,8 +15,14 @@ use crate::endpoints::{Endpoint, Endpoints, Source};
 /// How often the file is looked at.
 const EVERY: Duration = Duration::from_secs(1);
 
-/// Watches `path` until `shutdown`, applying each good edit to `endpoints`.
-pub async fn watch(path: PathBuf, endpoints: Arc<Endpoints>, shutdown: CancellationToken) {
+/// Watches `path` until `shutdown`, applying each good edit to `endpoints`, one change at a time with the API's
+/// (`changes`), so that an edit and an API change cannot both take one name.
+pub async fn watch(
+    path: PathBuf,
+    endpoints: Arc<Endpoints>,
+    changes: Arc<tokio::sync::Mutex<()>>,
+    shutdown: CancellationToken,
+) {
     let mut seen = stamp(&path);
     loop {
         tokio::select! {
@@ -34,14 +40,24 @@ pub async fn watch(path: PathBuf, endpoints: Arc<Endpoints>, shutdown: Cancellat
         })
         .await;
         match loaded {
-            Ok(Ok(file)) => match apply(&endpoints, &file) {
-                Ok(count) => tracing::info!(file = %path.display(), endpoints = count, "configuration file applied"),
-                Err(reason) => {
-                    tracing::warn!(file = %path.display(), "the edit was not applied: {reason}; the previous endpoints stay")
-                }
-            },
+            Ok(Ok(file)) => {
+                let applied = {
+                    let _changing = changes.lock().await;
+                    apply(&endpoints, &file)
+                };
+                log_applied(&path, applied);
+            }
             Ok(Err(error)) => tracing::warn!("the edit was not applied: {error}; the previous endpoints stay"),
             Err(error) => tracing::warn!(%error, "the configuration file could not be read again"),
+        }
+    }
+}
+
+fn log_applied(path: &std::path::Path, applied: Result<usize, String>) {
+    match applied {
+        Ok(count) => tracing::info!(file = %path.display(), endpoints = count, "configuration file applied"),
+        Err(reason) => {
+            tracing::warn!(file = %path.display(), "the edit was not applied: {reason}; the previous endpoints stay")
         }
     }
 }
@@ -71,13 +87,13 @@ pub fn apply(endpoints: &Endpoints, file: &file::ConfigFile) -> Result<usize, St
         let before = current
             .iter()
             .find(|endpoint| endpoint.source == Source::File && endpoint.name == spec.name);
+        let mut endpoint = spec
+            .build(Source::File)
+            .map_err(|error| format!("endpoint {}: {error}", spec.name))?;
         match before {
-            // Unchanged: it keeps its place in its steps and its counts.
-            Some(endpoint) if endpoint.spec() == *spec => fresh.push(Arc::clone(endpoint)),
+            // Unchanged (compared as built, defaults filled in): it keeps its place in its steps and its counts.
+            Some(before) if before.spec() == endpoint.spec() => fresh.push(Arc::clone(before)),
             _ => {
-                let mut endpoint = spec
-                    .build(Source::File)
-                    .map_err(|error| format!("endpoint {}: {error}", spec.name))?;
                 endpoint.id = before.map_or_else(|| endpoints.allocate_id(), |before| before.id);
                 fresh.push(Arc::new(endpoint));
             }

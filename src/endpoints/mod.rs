@@ -83,8 +83,9 @@ pub struct Endpoint {
     pub source: Source,
     /// How many requests have taken a step so far (all of them, or those without a key under `sequence: key`).
     position: AtomicU64,
-    /// Under `sequence: key`, each key's position.
-    key_positions: Mutex<HashMap<Vec<u8>, u64>>,
+    /// Under `sequence: key`, each key's position, by a 64-bit hash of the key: a sender chooses keys, and may make
+    /// them megabytes long. Two keys sharing a hash would only share a position.
+    key_positions: Mutex<HashMap<u64, u64>>,
     /// What it has received since it was defined (or since start).
     stats: Stats,
 }
@@ -224,10 +225,11 @@ impl Endpoint {
                     .key_positions
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if positions.len() >= MAX_KEY_POSITIONS && !positions.contains_key(key) {
+                let hash = xxhash_rust::xxh3::xxh3_64(key);
+                if positions.len() >= MAX_KEY_POSITIONS && !positions.contains_key(&hash) {
                     positions.clear();
                 }
-                let position = positions.entry(key.to_vec()).or_insert(0);
+                let position = positions.entry(hash).or_insert(0);
                 let current = *position;
                 *position += 1;
                 current

@@ -15,6 +15,19 @@ use crate::profiles::registry;
 /// The most bytes of body one step answers with.
 pub const MAX_STEP_BODY: usize = 64 * 1024;
 
+/// Headers that say how an answer is framed on the connection, which hookscope sets itself: a step that set them
+/// could desynchronise the connection.
+pub const FRAMING_HEADERS: [&str; 8] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
 /// The longest comment.
 pub const MAX_COMMENT: usize = 1000;
 
@@ -181,6 +194,12 @@ impl StepSpec {
                     "Set-Cookie is refused: answers come from the inspector's own origin",
                 ));
             }
+            if FRAMING_HEADERS.iter().any(|framing| name.eq_ignore_ascii_case(framing)) {
+                return Err(refuse(
+                    pointer,
+                    "hookscope frames its answers itself: this header cannot be set",
+                ));
+            }
             if hyper::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(refuse(pointer, "not a header name"));
             }
@@ -241,6 +260,10 @@ mod tests {
             (
                 serde_json::json!({"name": "a", "path": "/x", "respond": [{"headers": {"Set-Cookie": "s=1"}}]}),
                 "/respond/0/headers/Set-Cookie",
+            ),
+            (
+                serde_json::json!({"name": "a", "path": "/x", "respond": [{"headers": {"Content-Length": "2"}}]}),
+                "/respond/0/headers/Content-Length",
             ),
             (
                 serde_json::json!({"name": "a", "path": "/x", "chaos": {"rate": 2.0, "status": 500}}),

@@ -17,11 +17,18 @@ pub struct Request<'a> {
     pub query: &'a str,
 }
 
-/// Fills `template` from `request`.
+/// The longest answer a template makes: each `{{json:}}` may copy the whole body, so many of them over a large body
+/// would otherwise make an answer many times its size.
+pub const MAX_OUTPUT: usize = 1024 * 1024;
+
+/// Fills `template` from `request`, up to [`MAX_OUTPUT`] bytes.
 pub fn render(template: &str, request: &Request<'_>, json_answer: bool) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        if out.len() > MAX_OUTPUT {
+            break;
+        }
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
@@ -36,6 +43,13 @@ pub fn render(template: &str, request: &Request<'_>, json_answer: bool) -> Strin
         rest = &after[end + 2..];
     }
     out.push_str(rest);
+    if out.len() > MAX_OUTPUT {
+        let mut end = MAX_OUTPUT;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
     out
 }
 

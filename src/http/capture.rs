@@ -87,9 +87,6 @@ pub async fn capture(
         }),
         None => Answer::default_with(state.config.response_status.as_u16()),
     };
-    if let Some(endpoint) = endpoint {
-        endpoint.record(answer.status, received_at_ms);
-    }
     // What a body template may read, kept before the request is handed to the store.
     let template_input = answer.body.as_ref().map(|_| TemplateInput {
         headers: parts
@@ -97,10 +94,19 @@ pub async fn capture(
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), header_text(value.as_bytes())))
             .collect(),
-        json: serde_json::from_slice(&body).ok(),
+        json: None,
         query: parts.uri.query().unwrap_or_default().to_owned(),
     });
     drop(header_pairs);
+    let mut template_input = template_input;
+    if let Some(input) = template_input.as_mut()
+        && answer
+            .body
+            .as_deref()
+            .is_some_and(|template| template.contains("{{json:"))
+    {
+        input.json = parse_json_off_thread(body.clone()).await;
+    }
     let stored = state
         .store
         .insert(NewRequest {
@@ -118,6 +124,10 @@ pub async fn capture(
             response: ResponseRecord::of(&answer),
         })
         .await?;
+    // Counted once stored: a request refused by the store was not answered its step.
+    if let Some(endpoint) = endpoint {
+        endpoint.record(answer.status, received_at_ms);
+    }
     let decision = if tracing::enabled!(tracing::Level::INFO) {
         state.capture_log.decide(std::time::Instant::now())
     } else {
@@ -144,7 +154,11 @@ pub async fn capture(
 
     // Committed first; then the step's delay, which ties up no writer and no thread, only this connection's task.
     if !answer.delay.is_zero() {
-        tokio::time::sleep(answer.delay).await;
+        // Shutdown cuts a delay short: the capture is committed, and the sender gets its answer at once.
+        tokio::select! {
+            () = tokio::time::sleep(answer.delay) => {}
+            () = state.shutdown.cancelled() => {}
+        }
     }
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let mut response = if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
@@ -172,6 +186,13 @@ pub async fn capture(
     };
     let headers = response.headers_mut();
     for (name, value) in &answer.headers {
+        // Refused when the endpoint was defined; skipped here all the same, since hyper frames the answer.
+        if crate::endpoints::spec::FRAMING_HEADERS
+            .iter()
+            .any(|framing| name.eq_ignore_ascii_case(framing))
+        {
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -183,6 +204,17 @@ pub async fn capture(
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
     Ok(response)
+}
+
+/// The body as JSON for a template, parsed on a blocking thread when it is large, as the inspection is.
+async fn parse_json_off_thread(body: Bytes) -> Option<serde_json::Value> {
+    if body.len() <= INLINE_INSPECTION_LIMIT {
+        return serde_json::from_slice(&body).ok();
+    }
+    tokio::task::spawn_blocking(move || serde_json::from_slice(&body).ok())
+        .await
+        .ok()
+        .flatten()
 }
 
 /// What an answer's body template reads of the request, taken before the request goes to the store.

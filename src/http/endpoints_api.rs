@@ -64,21 +64,25 @@ pub async fn route(state: &AppState, request: Request<Incoming>) -> Result<Respo
         }
         ([], &Method::POST) => create(state, read_json(request).await?).await,
         ([], _) => Err(not_allowed("GET, HEAD, POST")),
-        ([id], _) => {
-            let endpoint = found(state, id)?;
-            match method {
-                Method::GET | Method::HEAD => Ok(json(StatusCode::OK, &view(&endpoint))),
-                Method::PUT => replace(state, &endpoint, read_json(request).await?).await,
-                Method::PATCH => {
-                    let mut spec =
-                        serde_json::to_value(endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
-                    merge_patch(&mut spec, read_json(request).await?);
-                    replace(state, &endpoint, spec).await
-                }
-                Method::DELETE => delete(state, &endpoint).await,
-                _ => Err(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
+        ([id], _) => match method {
+            Method::GET | Method::HEAD => Ok(json(StatusCode::OK, &view(&*found(state, id)?))),
+            Method::PUT => {
+                let body = read_json(request).await?;
+                replace(state, id, |_| Ok(body)).await
             }
-        }
+            Method::PATCH => {
+                let patch = read_json(request).await?;
+                replace(state, id, |current| {
+                    let mut spec =
+                        serde_json::to_value(current.spec()).map_err(|error| ApiError::Internal(error.into()))?;
+                    merge_patch(&mut spec, patch);
+                    Ok(spec)
+                })
+                .await
+            }
+            Method::DELETE => delete(state, id).await,
+            _ => Err(not_allowed("GET, HEAD, PUT, PATCH, DELETE")),
+        },
         ([id, "reset"], &Method::POST) => {
             found(state, id)?.reset();
             Ok(empty(StatusCode::NO_CONTENT))
@@ -126,6 +130,15 @@ fn checked(value: Value) -> Result<(EndpointSpec, Endpoint), ApiError> {
 }
 
 fn name_taken(state: &AppState, name: &str, except: Option<i64>) -> Result<(), ApiError> {
+    if name
+        .strip_prefix("respond-")
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
+    {
+        return Err(ApiError::Invalid {
+            message: "the names respond-1, respond-2, ... belong to --respond".to_owned(),
+            pointer: "/name".to_owned(),
+        });
+    }
     let taken = state
         .endpoints
         .snapshot()
@@ -156,13 +169,18 @@ async fn create(state: &AppState, value: Value) -> Result<Response<Body>, ApiErr
     Ok(json(StatusCode::CREATED, &view(&endpoint)))
 }
 
-/// Refuses to change an endpoint that is not the API's to change.
-fn writable(endpoint: &Endpoint) -> Result<(), ApiError> {
+/// Refuses to change an endpoint that is not the API's to change, saying where to change it.
+fn writable(state: &AppState, endpoint: &Endpoint) -> Result<(), ApiError> {
     match endpoint.source {
         Source::Api => Ok(()),
         Source::File => Err(ApiError::Conflict(format!(
-            "endpoint {} comes from the configuration file; change it there",
-            endpoint.name
+            "endpoint {} comes from the configuration file {}; change it there",
+            endpoint.name,
+            state
+                .config
+                .file
+                .as_ref()
+                .map_or_else(|| "hookscope.toml".to_owned(), |file| file.path.display().to_string())
         ))),
         Source::Flag => Err(ApiError::Conflict(format!(
             "endpoint {} comes from --respond on the command line; change it there",
@@ -171,10 +189,17 @@ fn writable(endpoint: &Endpoint) -> Result<(), ApiError> {
     }
 }
 
-async fn replace(state: &AppState, current: &Endpoint, value: Value) -> Result<Response<Body>, ApiError> {
-    writable(current)?;
+/// Replaces endpoint `id` by what `make` makes of it as it is once the change may go ahead (so that a change
+/// finishing meanwhile is neither lost nor undone).
+async fn replace(
+    state: &AppState,
+    id: &str,
+    make: impl FnOnce(&Endpoint) -> Result<Value, ApiError>,
+) -> Result<Response<Body>, ApiError> {
     let _changing = state.endpoint_changes.lock().await;
-    let (spec, mut endpoint) = checked(value)?;
+    let current = found(state, id)?;
+    writable(state, &current)?;
+    let (spec, mut endpoint) = checked(make(&current)?)?;
     name_taken(state, &spec.name, Some(current.id))?;
     endpoint.id = current.id;
     let text = serde_json::to_string(&spec).map_err(|error| ApiError::Internal(error.into()))?;
@@ -188,9 +213,10 @@ async fn replace(state: &AppState, current: &Endpoint, value: Value) -> Result<R
     Ok(json(StatusCode::OK, &view(&endpoint)))
 }
 
-async fn delete(state: &AppState, endpoint: &Endpoint) -> Result<Response<Body>, ApiError> {
-    writable(endpoint)?;
+async fn delete(state: &AppState, id: &str) -> Result<Response<Body>, ApiError> {
     let _changing = state.endpoint_changes.lock().await;
+    let endpoint = found(state, id)?;
+    writable(state, &endpoint)?;
     state.store.delete_endpoint(endpoint.id).await?;
     state
         .endpoints

@@ -6,6 +6,8 @@ import { $, clear, el, plural, toast } from "./dom.js";
 import { api } from "./api.js";
 
 let showRequests = () => {};
+/** The steps text of the endpoint being edited, so that saving other fields keeps its steps' headers and bodies. */
+let editedStepsText = null;
 
 /** Steps in the shorthand, `500x2,200@1500ms`, as the API's list; throws a sentence when one cannot be read. */
 export function parseSteps(text) {
@@ -58,7 +60,7 @@ function renderEndpoint(endpoint) {
       "div",
       { class: "endpoint-actions" },
       editable ? toggle : null,
-      editable ? el("button", { type: "button", class: "btn btn-small", text: "Edit", onclick: () => fill(endpoint) }) : null,
+      editable ? el("button", { type: "button", class: "btn btn-small endpoint-edit", text: "Edit", onclick: () => fill(endpoint) }) : null,
       el("button", {
         type: "button",
         class: "btn btn-small btn-quiet",
@@ -91,7 +93,8 @@ function fill(endpoint) {
   $("endpoint-id").value = endpoint ? String(endpoint.id) : "";
   $("endpoint-name").value = endpoint ? endpoint.name : "";
   $("endpoint-path").value = endpoint ? endpoint.path : "";
-  $("endpoint-steps").value = endpoint ? stepsText(endpoint.respond) : "";
+  editedStepsText = endpoint ? stepsText(endpoint.respond) : null;
+  $("endpoint-steps").value = editedStepsText ?? "";
   $("endpoint-comment").value = endpoint ? endpoint.comment : "";
   $("endpoint-active").checked = endpoint ? endpoint.active : true;
   $("endpoint-error").hidden = true;
@@ -129,8 +132,9 @@ async function submit(event) {
     path: $("endpoint-path").value.trim(),
     comment: $("endpoint-comment").value,
     active: $("endpoint-active").checked,
-    respond,
   };
+  // The shorthand does not show headers or bodies: steps left as they were are not sent, so they stay whole.
+  if ($("endpoint-steps").value.trim() !== editedStepsText) fields.respond = respond;
   if (await save($("endpoint-id").value, fields)) fill(null);
 }
 

@@ -1007,3 +1007,75 @@ async fn an_endpoint_made_in_the_page_answers_its_steps_and_can_be_deactivated()
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn editing_an_endpoint_in_the_page_keeps_the_headers_and_bodies_of_its_steps() {
+    let Some(browser) = Browser::start().await else { return };
+    let app = spawn_app().await;
+    let created = app
+        .client
+        .post(app.url("/_/api/endpoints"))
+        .json(&serde_json::json!({
+            "name": "challenge",
+            "path": "/page/challenge",
+            "respond": [{"headers": {"X-Answer": "yes"}, "body": "ok"}],
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    browser.goto(&app.url("/")).await;
+    browser.wait_live().await;
+    browser.click("#endpoints-open").await;
+    browser
+        .wait_for(
+            "the endpoint in the list",
+            "document.querySelector('.endpoint-item[data-name=\"challenge\"] .endpoint-edit')",
+        )
+        .await;
+    browser
+        .click(".endpoint-item[data-name='challenge'] .endpoint-edit")
+        .await;
+    browser
+        .wait_for(
+            "the form filled in",
+            "document.getElementById('endpoint-name').value === 'challenge'",
+        )
+        .await;
+    browser
+        .client
+        .find(fantoccini::Locator::Css("#endpoint-comment"))
+        .await
+        .expect("field")
+        .send_keys("Slack's challenge")
+        .await
+        .expect("type");
+    browser.click("#endpoint-save").await;
+    browser
+        .wait_for(
+            "the form emptied after saving",
+            "document.getElementById('endpoint-name').value === ''",
+        )
+        .await;
+    let answer = app
+        .client
+        .post(app.url("/page/challenge"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.headers()["x-answer"], "yes");
+    assert_eq!(answer.text().await.expect("body"), "ok");
+    let listed: Value = app
+        .client
+        .get(app.url("/_/api/endpoints"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["endpoints"][0]["comment"], "Slack's challenge");
+    browser.close().await;
+    app.stop().await;
+}
