@@ -123,7 +123,7 @@ impl Application {
 
 /// The endpoints: those stored through the API, with their ids, then the configuration file's and the `--respond`
 /// ones (named `respond-1`, `respond-2`, ... in flag order), numbered after them. A name used twice (a file's
-/// endpoint named as a stored one, or as a `--respond` one) stops start-up with one sentence.
+/// endpoint named as a stored one) stops start-up with one sentence.
 async fn load_endpoints(config: &Config, store: &Store) -> Result<Endpoints, StartupError> {
     let mut list: Vec<Endpoint> = Vec::new();
     for (id, text) in store
@@ -165,15 +165,14 @@ async fn load_endpoints(config: &Config, store: &Store) -> Result<Endpoints, Sta
             Err(error) => tracing::error!(endpoint = %spec.name, %error, "an endpoint of the file was left out"),
         }
     }
+    // Their names are free: the API refuses them, and reading the configuration refused a file that takes one.
     for (index, (path, steps)) in config.respond.iter().enumerate() {
-        let name = format!("respond-{}", index + 1);
-        if list.iter().any(|endpoint| endpoint.name == name) {
-            return Err(StartupError::Endpoints(format!(
-                "an endpoint is named {name}, the name --respond gives its endpoint number {}; rename it",
-                index + 1
-            )));
-        }
-        let mut endpoint = Endpoint::new(name, path.clone(), steps.clone(), Source::Flag);
+        let mut endpoint = Endpoint::new(
+            crate::endpoints::flag_name(index + 1),
+            path.clone(),
+            steps.clone(),
+            Source::Flag,
+        );
         endpoint.id = next_id;
         next_id += 1;
         list.push(endpoint);

@@ -174,7 +174,7 @@ impl Config {
         });
         let file = file_path.as_deref().map(file::load).transpose()?;
         if let Some(file) = &file {
-            let flag_names: Vec<String> = (1..=respond.len()).map(|n| format!("respond-{n}")).collect();
+            let flag_names: Vec<String> = (1..=respond.len()).map(crate::endpoints::flag_name).collect();
             if let Some(taken) = file.endpoints.iter().find(|spec| flag_names.contains(&spec.name)) {
                 return Err(ConfigError::NameTaken {
                     path: file.path.display().to_string(),

@@ -346,6 +346,17 @@ impl Answer {
 /// The most endpoints hookscope keeps.
 pub const MAX_ENDPOINTS: usize = 1000;
 
+/// The name `--respond` gives the endpoint of its `number`th flag (from 1): `respond-1`, `respond-2`, ...
+pub fn flag_name(number: usize) -> String {
+    format!("respond-{number}")
+}
+
+/// Whether `name` has the form of the names `--respond` gives, which belong to it alone.
+pub fn is_flag_name(name: &str) -> bool {
+    name.strip_prefix("respond-")
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
+}
+
 /// Every endpoint, in the order of their ids; changed as a whole (an edit replaces one endpoint, and with it its
 /// place in its steps), read as a snapshot by each capture.
 #[derive(Debug, Default)]
@@ -412,6 +423,15 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_names_are_respond_and_a_number() {
+        assert_eq!(flag_name(2), "respond-2");
+        assert!(is_flag_name(&flag_name(12)));
+        for other in ["respond-", "respond-1a", "respond", "respond-x", "my-respond-1"] {
+            assert!(!is_flag_name(other), "{other}");
+        }
+    }
 
     fn endpoint(name: &str, path: &str, steps: &str) -> Endpoint {
         Endpoint::new(

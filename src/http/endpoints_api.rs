@@ -130,10 +130,7 @@ fn checked(value: Value) -> Result<(EndpointSpec, Endpoint), ApiError> {
 }
 
 fn name_taken(state: &AppState, name: &str, except: Option<i64>) -> Result<(), ApiError> {
-    if name
-        .strip_prefix("respond-")
-        .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
-    {
+    if crate::endpoints::is_flag_name(name) {
         return Err(ApiError::Invalid {
             message: "the names respond-1, respond-2, ... belong to --respond".to_owned(),
             pointer: "/name".to_owned(),
