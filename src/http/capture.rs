@@ -23,7 +23,8 @@ use crate::record::{NewRequest, ResponseRecord, header_text, now_ms};
 /// the tasks serving other connections.
 const INLINE_INSPECTION_LIMIT: usize = 64 * 1024;
 
-/// Captures one request and answers with the configured status and `{"id": ..., "duplicate_of": ...}`.
+/// Captures one request and answers it: with its endpoint's step, or else with `--status` and
+/// `{"id": ..., "duplicate_of": ...}`.
 pub async fn capture(
     state: &AppState,
     request: Request<Incoming>,
@@ -87,26 +88,11 @@ pub async fn capture(
         }),
         None => Answer::default_with(state.config.response_status.as_u16()),
     };
-    // What a body template may read, kept before the request is handed to the store.
-    let template_input = answer.body.as_ref().map(|_| TemplateInput {
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), header_text(value.as_bytes())))
-            .collect(),
-        json: None,
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-    });
     drop(header_pairs);
-    let mut template_input = template_input;
-    if let Some(input) = template_input.as_mut()
-        && answer
-            .body
-            .as_deref()
-            .is_some_and(|template| template.contains("{{json:"))
-    {
-        input.json = parse_json_off_thread(body.clone()).await;
-    }
+    let template_input = match answer.body.as_deref() {
+        Some(template) => Some(TemplateInput::read(template, &parts, &body).await),
+        None => None,
+    };
     let stored = state
         .store
         .insert(NewRequest {
@@ -185,14 +171,8 @@ pub async fn capture(
         }
     };
     let headers = response.headers_mut();
+    // Framing headers (`Content-Length`, ...) were refused when the endpoint was defined: hyper frames the answer.
     for (name, value) in &answer.headers {
-        // Refused when the endpoint was defined; skipped here all the same, since hyper frames the answer.
-        if crate::endpoints::spec::FRAMING_HEADERS
-            .iter()
-            .any(|framing| name.eq_ignore_ascii_case(framing))
-        {
-            continue;
-        }
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -206,22 +186,34 @@ pub async fn capture(
     Ok(response)
 }
 
-/// The body as JSON for a template, parsed on a blocking thread when it is large, as the inspection is.
-async fn parse_json_off_thread(body: Bytes) -> Option<serde_json::Value> {
-    if body.len() <= INLINE_INSPECTION_LIMIT {
-        return serde_json::from_slice(&body).ok();
-    }
-    tokio::task::spawn_blocking(move || serde_json::from_slice(&body).ok())
-        .await
-        .ok()
-        .flatten()
-}
-
 /// What an answer's body template reads of the request, taken before the request goes to the store.
 struct TemplateInput {
     headers: Vec<(String, String)>,
     json: Option<serde_json::Value>,
     query: String,
+}
+
+impl TemplateInput {
+    /// What `template` may read; the body is parsed as JSON only when the template reads it.
+    async fn read(template: &str, parts: &hyper::http::request::Parts, body: &Bytes) -> TemplateInput {
+        let json = if template.contains("{{json:") {
+            off_thread_if_large(body.clone(), |body| serde_json::from_slice(body).ok())
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
+        TemplateInput {
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), header_text(value.as_bytes())))
+                .collect(),
+            json,
+            query: parts.uri.query().unwrap_or_default().to_owned(),
+        }
+    }
 }
 
 /// Warns when an endpoint subscribes to some events and the request's is not among them.
@@ -283,12 +275,21 @@ async fn inspect_off_thread(
     content_type: Option<String>,
     required: Option<&'static dyn Profile>,
 ) -> Result<Verdict, ApiError> {
-    if body.len() <= INLINE_INSPECTION_LIMIT {
-        return Ok(inspect_as(&body, content_type.as_deref(), required));
-    }
-    tokio::task::spawn_blocking(move || inspect_as(&body, content_type.as_deref(), required))
+    off_thread_if_large(body, move |body| inspect_as(body, content_type.as_deref(), required))
         .await
         .map_err(|error| ApiError::Internal(error.into()))
+}
+
+/// Runs `work` on the body here, or on a blocking thread when the body is large, so that parsing a large document
+/// never stalls the tasks serving other connections.
+async fn off_thread_if_large<T: Send + 'static>(
+    body: Bytes,
+    work: impl FnOnce(&[u8]) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    if body.len() <= INLINE_INSPECTION_LIMIT {
+        return Ok(work(&body));
+    }
+    tokio::task::spawn_blocking(move || work(&body)).await
 }
 
 /// Who sent a capture: the peer, or with `--trust-forwarded` the client the proxy or tunnel in front of hookscope
