@@ -93,9 +93,9 @@ pub struct Endpoint {
 /// What an endpoint received, counted in memory since it was defined or hookscope started.
 #[derive(Debug, Default)]
 struct Stats {
-    received: AtomicU64,
     /// Milliseconds since the epoch; 0 for never.
     last_received_ms: AtomicI64,
+    /// How many requests were answered each status; their sum is how many it received.
     by_status: Mutex<BTreeMap<u16, u64>>,
 }
 
@@ -167,7 +167,6 @@ impl Endpoint {
 
     /// Counts a request it received at `at_ms`, answered `status`.
     pub fn record(&self, status: u16, at_ms: i64) {
-        self.stats.received.fetch_add(1, Ordering::Relaxed);
         self.stats.last_received_ms.fetch_max(at_ms, Ordering::Relaxed);
         let mut by_status = self
             .stats
@@ -180,15 +179,16 @@ impl Endpoint {
     /// Its counts.
     pub fn stats(&self) -> StatsView {
         let last = self.stats.last_received_ms.load(Ordering::Relaxed);
+        let by_status = self
+            .stats
+            .by_status
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         StatsView {
-            received: self.stats.received.load(Ordering::Relaxed),
+            received: by_status.values().sum(),
             last_received_at: (last > 0).then(|| crate::record::format_timestamp(last)),
-            by_status: self
-                .stats
-                .by_status
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone(),
+            by_status,
         }
     }
 
