@@ -24,25 +24,18 @@ pub const MAX_OUTPUT: usize = 1024 * 1024;
 /// Fills `template` from `request`, up to [`MAX_OUTPUT`] bytes.
 pub fn render(template: &str, request: &Request<'_>, json_answer: bool) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
+    for part in parts(template) {
         if out.len() > MAX_OUTPUT {
             break;
         }
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let placeholder = &after[..end];
-        match fill(placeholder.trim(), request, json_answer) {
-            Some(value) => out.push_str(&value),
-            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Placeholder { written, inside } => match fill(inside, request, json_answer) {
+                Some(value) => out.push_str(&value),
+                None => out.push_str(written),
+            },
         }
-        rest = &after[end + 2..];
     }
-    out.push_str(rest);
     if out.len() > MAX_OUTPUT {
         let mut end = MAX_OUTPUT;
         while !out.is_char_boundary(end) {
@@ -51,6 +44,45 @@ pub fn render(template: &str, request: &Request<'_>, json_answer: bool) -> Strin
         out.truncate(end);
     }
     out
+}
+
+/// Whether `template` reads the body as JSON, so that the body is parsed only for templates that do.
+pub fn reads_json(template: &str) -> bool {
+    parts(template).any(|part| matches!(part, Part::Placeholder { inside, .. } if inside.starts_with("json:")))
+}
+
+/// A piece of a template: text as written, or a `{{...}}` with what is inside it, trimmed.
+enum Part<'a> {
+    Text(&'a str),
+    Placeholder { written: &'a str, inside: &'a str },
+}
+
+/// The template's pieces in order; a `{{` without its `}}` is text.
+fn parts(template: &str) -> impl Iterator<Item = Part<'_>> {
+    let mut rest = template;
+    let mut placeholder_next: Option<Part<'_>> = None;
+    std::iter::from_fn(move || {
+        if let Some(placeholder) = placeholder_next.take() {
+            return Some(placeholder);
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let found = rest.find("{{").and_then(|start| {
+            let end = rest[start + 2..].find("}}")? + start + 2;
+            Some((start, end))
+        });
+        let Some((start, end)) = found else {
+            return Some(Part::Text(std::mem::take(&mut rest)));
+        };
+        let text = &rest[..start];
+        placeholder_next = Some(Part::Placeholder {
+            written: &rest[start..end + 2],
+            inside: rest[start + 2..end].trim(),
+        });
+        rest = &rest[end + 2..];
+        Some(Part::Text(text))
+    })
 }
 
 /// The text for one placeholder; `None` when it is not one (it is then left as written).
@@ -95,6 +127,28 @@ fn fill(placeholder: &str, request: &Request<'_>, json_answer: bool) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_stops_at_its_bound_however_often_the_body_is_copied() {
+        let json = serde_json::json!({"s": "é".repeat(50 * 1024)});
+        let request = Request {
+            id: 1,
+            headers: &[],
+            json: Some(&json),
+            query: "",
+        };
+        let out = render(&"{{json:/s}}".repeat(100), &request, false);
+        assert!(out.len() <= MAX_OUTPUT && out.len() > MAX_OUTPUT - 4, "{}", out.len());
+        assert!(out.starts_with("\"éé"));
+    }
+
+    #[test]
+    fn a_template_reads_json_when_a_placeholder_asks_for_it_however_spaced() {
+        assert!(reads_json(r#"{"challenge": {{json:/challenge}}}"#));
+        assert!(reads_json("{{ json:/challenge }}"));
+        assert!(!reads_json("{{id}} {{header:json:x}} {{json:/x"));
+        assert!(!reads_json("json: {{query:json}}"));
+    }
 
     #[test]
     fn placeholders_are_filled_and_anything_else_is_left_as_written() {

@@ -196,7 +196,7 @@ struct TemplateInput {
 impl TemplateInput {
     /// What `template` may read; the body is parsed as JSON only when the template reads it.
     async fn read(template: &str, parts: &hyper::http::request::Parts, body: &Bytes) -> TemplateInput {
-        let json = if template.contains("{{json:") {
+        let json = if template::reads_json(template) {
             off_thread_if_large(body.clone(), |body| serde_json::from_slice(body).ok())
                 .await
                 .ok()
