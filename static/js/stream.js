@@ -42,27 +42,26 @@ export function connect() {
     state.retryTimer = setTimeout(connect, state.retryMs);
     state.retryMs = Math.min(state.retryMs * 2, 4000);
   });
-  es.addEventListener("request", (event) => {
-    if (state.es !== es) return;
-    let s;
-    try {
-      s = JSON.parse(event.data);
-    } catch (_) {
-      return;
-    }
-    onArrival(s);
-  });
-  es.addEventListener("deleted", (event) => {
-    const { id } = JSON.parse(event.data);
-    onDeleted([id]);
-  });
-  es.addEventListener("evicted", (event) => {
-    const { through } = JSON.parse(event.data);
+  // An event of this stream (not of one replaced since), its data read as JSON; one that cannot be read is ignored.
+  const on = (name, handle) =>
+    es.addEventListener(name, (event) => {
+      if (state.es !== es) return;
+      let data;
+      try {
+        data = event.data ? JSON.parse(event.data) : null;
+      } catch (_) {
+        return;
+      }
+      handle(data);
+    });
+  on("request", onArrival);
+  on("deleted", ({ id }) => onDeleted([id]));
+  on("evicted", ({ through }) => {
     onDeleted([...state.rows.keys()].filter((id) => id <= through));
     state.buffered = state.buffered.filter((s) => s.id > through);
     if (state.openId !== null && state.openId <= through) markDetailGone();
   });
-  es.addEventListener("cleared", () => {
+  on("cleared", () => {
     clearList();
     state.buffered = [];
     state.nextBefore = null;
@@ -73,20 +72,13 @@ export function connect() {
     renderBoothRecent();
   });
   // Under heavy load the server sends only the newest requests, after one event that counts the rest.
-  es.addEventListener("skipped", (event) => {
-    if (state.es !== es) return;
-    let info;
-    try {
-      info = JSON.parse(event.data);
-    } catch (_) {
-      return;
-    }
-    state.lastId = Math.max(state.lastId, info.through);
-    state.skipped += info.count;
+  on("skipped", ({ through, count }) => {
+    state.lastId = Math.max(state.lastId, through);
+    state.skipped += count;
     scheduleStats();
     updateNotice();
   });
-  es.addEventListener("resync", () => resync());
+  on("resync", () => resync());
 }
 
 async function resync() {
