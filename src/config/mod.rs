@@ -157,7 +157,7 @@ impl Config {
         }
         let response_status = StatusCode::from_u16(args.status)
             .ok()
-            .filter(|status| (200..600).contains(&status.as_u16()))
+            .filter(|status| crate::endpoints::steps::ANSWER_STATUSES.contains(&status.as_u16()))
             .ok_or(ConfigError::Status(args.status))?;
         if args.token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);

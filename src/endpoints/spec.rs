@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::pattern::PathPattern;
-use super::steps::{MAX_DELAY, MAX_STEPS, Step};
+use super::steps::{ANSWER_STATUSES, MAX_DELAY, MAX_STEPS, Step};
 use super::{Chaos, Endpoint, RequiredHeader, Sequence, Source};
 use crate::profiles::registry;
 
@@ -154,7 +154,7 @@ impl EndpointSpec {
             if !(0.0..=1.0).contains(&chaos.rate) {
                 return Err(refuse("/chaos/rate", "a rate is from 0 to 1"));
             }
-            if !(200..600).contains(&chaos.status) {
+            if !ANSWER_STATUSES.contains(&chaos.status) {
                 return Err(refuse("/chaos/status", "a status is from 200 to 599"));
             }
         }
@@ -172,7 +172,7 @@ impl EndpointSpec {
 
 impl StepSpec {
     fn build(&self, at: &str) -> Result<Step, SpecError> {
-        if !(200..600).contains(&self.status) {
+        if !ANSWER_STATUSES.contains(&self.status) {
             return Err(refuse(format!("{at}/status"), "a status is from 200 to 599"));
         }
         if self.times == 0 {

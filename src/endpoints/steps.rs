@@ -8,6 +8,10 @@ use std::time::Duration;
 /// answer cannot hold a connection for long.
 pub const MAX_DELAY: Duration = Duration::from_secs(30);
 
+/// The statuses hookscope answers a capture with, wherever one is chosen (`--status`, a step, chaos): a 1xx is not a
+/// final answer.
+pub const ANSWER_STATUSES: std::ops::Range<u16> = 200..600;
+
 /// One answer, used `times` times in a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -91,7 +95,7 @@ fn parse_step(text: &str) -> Result<Step, StepsError> {
         None => (head, 1),
     };
     let status: u16 = status.trim().parse().map_err(|_| shape())?;
-    if !(200..600).contains(&status) {
+    if !ANSWER_STATUSES.contains(&status) {
         return Err(StepsError::Status(status));
     }
     if times == 0 {
