@@ -130,17 +130,14 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     let mut binds = Binds::default();
     let mut source = "requests".to_owned();
     let filter = &query.filter;
-    let text = filter.text.as_ref().filter(|text| !text.is_empty());
     let rare_side = filter.valid == Some(false)
         || filter.duplicate == Some(true)
         || filter.method.as_deref().is_some_and(|method| method != "POST");
     // One filter is read through its lookup view: an event first (one value), then a path prefix that few requests
     // match or that many match under one path, then an envelope unless a rare side of another filter has its own
-    // index. A text search reads the payloads, which only `captures` joins.
+    // index. A text search or a header filter reads the payloads, which only `captures` joins.
     let mut path_looked_up = false;
-    // The source is still open: an event reads its own lookup first, and a text search or a header filter reads the
-    // payloads, which only `captures` joins.
-    let needs_payload = text.is_some() || filter.header.is_some();
+    let needs_payload = filter.needs_payload();
     let lookup_free = !needs_payload && filter.event.is_none();
     let order = match query.from {
         PageStart::Newest => "DESC",
