@@ -215,7 +215,7 @@ impl Filter {
         let Some(text) = &self.text else {
             return Some(true);
         };
-        let needle = text.to_lowercase();
+        let needle = text.to_ascii_lowercase();
         if contains_folded(summary.path.as_bytes(), &needle) || contains_folded(summary.query.as_bytes(), &needle) {
             return Some(true);
         }
@@ -472,6 +472,9 @@ mod tests {
         assert_eq!(filter("needle").matches(&s, None), None, "only the body can tell");
         assert_eq!(filter("needle").matches(&s, body(b"a NeEdLe here")), Some(true));
         assert_eq!(filter("needle").matches(&s, body(b"nothing")), Some(false));
+        // Only ASCII letters fold: a capital beyond ASCII matches as written.
+        assert_eq!(filter("%C3%9Cber").matches(&s, body("Über".as_bytes())), Some(true));
+        assert_eq!(filter("%C3%BCber").matches(&s, body("Über".as_bytes())), Some(false));
         assert_eq!(
             filter("needle").matches(&s, body(&[0xff, b'n', b'e', b'e', b'd', b'l', b'e'])),
             Some(true)

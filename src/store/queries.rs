@@ -250,7 +250,7 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
 fn payload_conditions(filter: &Filter, binds: &mut Binds) -> Vec<String> {
     let mut conditions = Vec::new();
     if let Some(text) = filter.text.as_ref().filter(|text| !text.is_empty()) {
-        let needle = binds.bind(text.to_lowercase());
+        let needle = binds.bind(text.to_ascii_lowercase());
         conditions.push(format!(
             "(instr(lower(r.path), {needle}) OR instr(lower(r.query), {needle}) \
               OR instr(lower(CAST(r.body AS TEXT)), {needle}))"

@@ -409,3 +409,18 @@ async fn the_sender_comes_from_forwarding_headers_only_when_trusted() {
     );
     plain.stop().await;
 }
+
+#[tokio::test]
+async fn text_search_finds_letters_beyond_ascii_as_written_and_folds_only_ascii_case() {
+    let app = spawn_app().await;
+    let id = app
+        .post_with("/greeting", "text/plain", "Über ALLES".as_bytes().to_vec(), &[])
+        .await;
+    assert_eq!(app.list_ids("q=%C3%9Cber").await, [id], "Ü as written");
+    assert_eq!(app.list_ids("q=%C3%9Cber%20alles").await, [id], "ASCII case folds");
+    assert!(
+        app.list_ids("q=%C3%BCber").await.is_empty(),
+        "ü is not Ü: only ASCII letters fold"
+    );
+    app.stop().await;
+}
