@@ -327,14 +327,20 @@ impl Viewer {
         waiting: &'a [Arc<LiveBatch>],
     ) -> Result<Vec<(&'a LiveBatch, usize)>, crate::store::StoreError> {
         let filter = &self.subscription.filter;
+        // Each change that may go out, with its verdict from the summary alone: `None` where the store must tell.
+        let mut candidates: Vec<(&'a LiveBatch, usize, i64, Option<bool>)> = Vec::new();
         let mut payload_needed = Vec::new();
         for batch in waiting {
-            for change in batch.changes() {
-                if let Change::Captured(summary) | Change::Updated(summary) = change
-                    && filter.matches(summary, None).is_none()
-                {
-                    payload_needed.push(summary.id);
+            for (index, change) in batch.changes().iter().enumerate() {
+                let (id, verdict) = match change {
+                    Change::Captured(summary) if summary.id <= self.last_sent => continue,
+                    Change::Captured(summary) | Change::Updated(summary) => (summary.id, filter.matches(summary, None)),
+                    Change::Deleted { .. } | Change::Cleared | Change::Evicted { .. } => (0, Some(true)),
+                };
+                if verdict.is_none() {
+                    payload_needed.push(id);
                 }
+                candidates.push((&**batch, index, id, verdict));
             }
         }
         let found_in_payload: HashSet<i64> = if payload_needed.is_empty() {
@@ -346,24 +352,11 @@ impl Viewer {
                 .into_iter()
                 .collect()
         };
-        let wanted = |summary: &Summary| {
-            filter
-                .matches(summary, None)
-                .unwrap_or_else(|| found_in_payload.contains(&summary.id))
-        };
-        let mut selected = Vec::new();
-        for batch in waiting {
-            for (index, change) in batch.changes().iter().enumerate() {
-                let keep = match change {
-                    Change::Captured(summary) => summary.id > self.last_sent && wanted(summary),
-                    Change::Updated(summary) => wanted(summary),
-                    Change::Deleted { .. } | Change::Cleared | Change::Evicted { .. } => true,
-                };
-                if keep {
-                    selected.push((&**batch, index));
-                }
-            }
-        }
+        let selected = candidates
+            .into_iter()
+            .filter(|(_, _, id, verdict)| verdict.unwrap_or_else(|| found_in_payload.contains(id)))
+            .map(|(batch, index, _, _)| (batch, index))
+            .collect();
         Ok(selected)
     }
 }
