@@ -205,13 +205,8 @@ impl Viewer {
             if self.subscription.complete {
                 // Live from now: a viewer that falls behind catches up from here, never from the store's start.
                 // Read after subscribing, so nothing committed in between is missed.
-                let newest = ListQuery {
-                    filter: Filter::default(),
-                    limit: 1,
-                    from: PageStart::Newest,
-                };
-                match self.store.list(newest).await {
-                    Ok(page) => self.last_sent = page.requests.first().map_or(0, |newest| newest.id),
+                match self.store.newest_id().await {
+                    Ok(newest) => self.last_sent = newest.unwrap_or(0),
                     Err(error) => {
                         tracing::warn!(%error, "could not read where a complete live stream starts");
                         self.last_sent = 0;

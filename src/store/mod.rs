@@ -175,6 +175,11 @@ impl Store {
         self.read(move |conn| queries::list(conn, &query)).await
     }
 
+    /// The newest stored request's id, if any.
+    pub async fn newest_id(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| Ok(queries::newest_id(conn)?)).await
+    }
+
     /// Which of the requests `ids` the filter's conditions on the stored payload (text search, header) find.
     pub async fn payload_matches(&self, filter: Filter, ids: Vec<i64>) -> Result<Vec<i64>, StoreError> {
         self.read(move |conn| queries::payload_matches(conn, &filter, &ids))
