@@ -22,6 +22,7 @@ use hookscope::idempotency::request_key;
 use hookscope::profiles::channels::CHANNELS;
 use hookscope::profiles::inspect;
 use hookscope::record::{NewRequest, ResponseRecord, now_ms};
+use hookscope::signatures::Check;
 use hookscope::store::{Durability, Location, Store, StoreOptions};
 use tokio::sync::Semaphore;
 
@@ -173,6 +174,7 @@ async fn fill(path: std::path::PathBuf, rows: u64) -> anyhow::Result<()> {
                 headers: header_map,
                 endpoint: None,
                 response: ResponseRecord::of(&Answer::default_with(200)),
+                signature: Check::default(),
             };
             if store.insert(request).await.is_err() {
                 failed.fetch_add(1, Ordering::Relaxed);

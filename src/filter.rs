@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use crate::profiles::registry;
 use crate::record::Summary;
+use crate::signatures::SignatureVerdict;
 
 /// Which profile a request must have been checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Filter {
     pub status: Option<StatusFilter>,
     /// One idempotency key: a delivery and all its retries.
     pub key: Option<String>,
+    /// The signature's verdict.
+    pub signature: Option<SignatureVerdict>,
     /// Received at or after this time, in milliseconds since the epoch (`since=` in RFC 3339).
     pub since_ms: Option<i64>,
     /// Received before this time (`until=` in RFC 3339).
@@ -106,7 +109,7 @@ pub struct FilterError {
 
 impl Filter {
     /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
-    pub const PARAMETERS: [&'static str; 13] = [
+    pub const PARAMETERS: [&'static str; 14] = [
         "method",
         "path",
         "envelope",
@@ -118,6 +121,7 @@ impl Filter {
         "endpoint",
         "status",
         "key",
+        "signature",
         "since",
         "until",
     ];
@@ -147,6 +151,7 @@ impl Filter {
                 "endpoint" => filter.endpoint = text,
                 "status" => filter.status = text.map(|status| parse_status(&status)).transpose()?,
                 "key" => filter.key = text,
+                "signature" => filter.signature = text.map(|verdict| parse_signature(&verdict)).transpose()?,
                 "since" => filter.since_ms = text.map(|time| parse_time("since", &time)).transpose()?,
                 "until" => filter.until_ms = text.map(|time| parse_time("until", &time)).transpose()?,
                 _ => {}
@@ -197,6 +202,7 @@ impl Filter {
                 .key
                 .as_ref()
                 .is_none_or(|key| summary.idempotency_key.as_deref() == Some(key.as_str()))
+            && self.signature.is_none_or(|verdict| summary.signature == verdict)
             && (self.since_ms.is_none() && self.until_ms.is_none() || {
                 let received = chrono::DateTime::parse_from_rfc3339(&summary.received_at)
                     .map_or(0, |time| time.timestamp_millis());
@@ -274,6 +280,9 @@ impl Filter {
         if let Some(key) = &self.key {
             query.append_pair("key", key);
         }
+        if let Some(verdict) = self.signature {
+            query.append_pair("signature", verdict.as_str());
+        }
         for (name, time) in [("since", self.since_ms), ("until", self.until_ms)] {
             if let Some(time) = time {
                 query.append_pair(name, &crate::record::format_timestamp(time));
@@ -314,6 +323,18 @@ fn parse_header(text: &str) -> Result<HeaderFilter, FilterError> {
             expected: "NAME:VALUE or NAME, with a header name such as X-GitHub-Event".to_owned(),
         }),
     }
+}
+
+/// `unsigned`, `unchecked`, `valid` or `invalid`.
+fn parse_signature(text: &str) -> Result<SignatureVerdict, FilterError> {
+    SignatureVerdict::ALL
+        .into_iter()
+        .find(|verdict| verdict.as_str() == text)
+        .ok_or_else(|| FilterError {
+            parameter: "signature",
+            value: text.to_owned(),
+            expected: "unsigned, unchecked, valid or invalid".to_owned(),
+        })
 }
 
 /// `500`, or a class such as `5xx`.
@@ -492,6 +513,10 @@ mod tests {
         assert_eq!(matches("status=4xx"), Some(false));
         assert_eq!(matches("endpoint=other"), Some(false));
         assert_eq!(matches("key=other"), Some(false));
+        s.signature = SignatureVerdict::Invalid;
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
+        assert_eq!(matches("signature=invalid"), Some(true));
+        assert_eq!(matches("signature=valid"), Some(false));
         assert_eq!(
             matches("since=2026-11-22T10:15:30.123Z&until=2026-11-22T10:15:30.124Z"),
             Some(true)
@@ -505,6 +530,7 @@ mod tests {
         for (raw, parameter) in [
             ("status=99", "status"),
             ("status=6xx", "status"),
+            ("signature=maybe", "signature"),
             ("since=yesterday", "since"),
         ] {
             assert_eq!(Filter::from_query(raw).expect_err(raw).parameter, parameter);

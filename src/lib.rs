@@ -8,6 +8,7 @@
 //! - [`live`]: the live stream: typed events, the hub that shares them among viewers, replay, pacing.
 //! - [`profiles`]: pure checks of webhook payloads against the known payload profiles, by name.
 //! - [`idempotency`]: which idempotency key a request carries.
+//! - [`signatures`]: pure: every common webhook signature scheme, verified, explained and signed.
 //! - [`endpoints`]: pure: which endpoint a request belongs to (path patterns), and what it is answered.
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
@@ -25,5 +26,6 @@ pub mod profiles;
 pub mod readable;
 pub mod record;
 pub mod server;
+pub mod signatures;
 pub mod startup;
 pub mod store;

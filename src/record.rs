@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::endpoints::{Answer, Reason};
 use crate::profiles::{BodyKind, Finding, Verdict};
 use crate::readable::Decoded;
+use crate::signatures::{Check, Explanation, SignatureVerdict};
 
 /// One captured request, inspected and ready to store.
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct NewRequest {
     pub endpoint: Option<String>,
     /// What it is answered (decided before it is stored, sent after).
     pub response: ResponseRecord,
+    /// Its signature's verdict.
+    pub signature: Check,
 }
 
 /// What a captured request was answered, and why.
@@ -97,6 +100,9 @@ pub struct Summary {
     pub endpoint: Option<String>,
     /// What it was answered.
     pub response: ResponseRecord,
+    /// Its signature's verdict: `unsigned`, `unchecked`, `valid` or `invalid`.
+    #[serde(default)]
+    pub signature: SignatureVerdict,
 }
 
 impl Summary {
@@ -121,6 +127,7 @@ impl Summary {
             duplicate_of: None,
             endpoint: None,
             response: ResponseRecord::of(&Answer::default_with(200)),
+            signature: SignatureVerdict::Unsigned,
         }
     }
 }
@@ -147,6 +154,43 @@ pub struct Detail {
     /// A form body's fields, `[name, value]`; filled by the API, never stored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<Vec<(String, String)>>,
+    /// What checking its signature found; `null` when it is unsigned.
+    pub signature_check: Option<SignatureCheck>,
+}
+
+/// A capture's signature check, as the detail shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureCheck {
+    /// The scheme checked (or, for `unchecked`, seen).
+    pub scheme: Option<String>,
+    /// `null` when unchecked.
+    pub valid: Option<bool>,
+    /// The plain reason found at capture.
+    pub reason: Option<String>,
+    /// The masked form of the secret that matched.
+    pub secret: Option<String>,
+    /// Why, in full: filled by the API when the detail is read, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+impl SignatureCheck {
+    /// The detail's view of a stored check; `None` for an unsigned request.
+    pub fn of(check: Check) -> Option<SignatureCheck> {
+        let valid = match check.verdict {
+            SignatureVerdict::Unsigned => return None,
+            SignatureVerdict::Unchecked => None,
+            SignatureVerdict::Valid => Some(true),
+            SignatureVerdict::Invalid => Some(false),
+        };
+        Some(SignatureCheck {
+            scheme: check.scheme,
+            valid,
+            reason: check.reason,
+            secret: check.secret,
+            explanation: None,
+        })
+    }
 }
 
 impl Detail {
@@ -179,6 +223,7 @@ impl Detail {
             warnings,
             decoded: None,
             form: None,
+            signature_check: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod pattern;
 pub mod spec;
 pub mod steps;
 pub mod template;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -16,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use pattern::PathPattern;
 use steps::{Step, step_at};
+
+use crate::signatures::{Explanation, Verification};
 
 /// Where an endpoint was defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +64,9 @@ pub struct Chaos {
 /// (a provider's retries come within minutes, so only a flood of distinct keys loses anything).
 pub const MAX_KEY_POSITIONS: usize = 10_000;
 
+/// The most signature explanations an endpoint keeps.
+pub const MAX_EXPLANATIONS: usize = 1000;
+
 /// One endpoint.
 #[derive(Debug)]
 pub struct Endpoint {
@@ -80,7 +86,12 @@ pub struct Endpoint {
     pub steps: Vec<Step>,
     pub sequence: Sequence,
     pub chaos: Option<Chaos>,
+    /// How its requests' signatures are checked.
+    pub verify: Option<Verification>,
     pub source: Source,
+    /// Signature explanations already computed, by capture id: each costs many HMACs, and a page asks again
+    /// whenever the detail is opened. Dropped with the endpoint, whose secrets they were computed with.
+    explanations: Mutex<HashMap<i64, Arc<Explanation>>>,
     /// How many requests have taken a step so far (all of them, or those without a key under `sequence: key`).
     position: AtomicU64,
     /// Under `sequence: key`, each key's position, by a 64-bit hash of the key: a sender chooses keys, and may make
@@ -132,7 +143,9 @@ impl Endpoint {
             steps,
             sequence: Sequence::Endpoint,
             chaos: None,
+            verify: None,
             source,
+            explanations: Mutex::new(HashMap::new()),
             position: AtomicU64::new(0),
             key_positions: Mutex::new(HashMap::new()),
             stats: Stats::default(),
@@ -162,7 +175,38 @@ impl Endpoint {
                 .collect(),
             sequence: self.sequence,
             chaos: self.chaos,
+            verify: self.verify.as_ref().map(verify::VerifySpec::of),
         }
+    }
+
+    /// The endpoint as the API shows it: as written, its secrets masked.
+    pub fn shown_spec(&self) -> spec::EndpointSpec {
+        let mut shown = self.spec();
+        if let (Some(written), Some(verification)) = (shown.verify.take(), &self.verify) {
+            shown.verify = Some(written.masked(verification));
+        }
+        shown
+    }
+
+    /// The explanation of capture `id`'s signature, when already computed.
+    pub fn explanation(&self, id: i64) -> Option<Arc<Explanation>> {
+        self.explanations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// Keeps the explanation of capture `id`'s signature (forgetting them all past [`MAX_EXPLANATIONS`]).
+    pub fn keep_explanation(&self, id: i64, explanation: Arc<Explanation>) {
+        let mut kept = self
+            .explanations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() >= MAX_EXPLANATIONS {
+            kept.clear();
+        }
+        kept.insert(id, explanation);
     }
 
     /// Counts a request it received at `at_ms`, answered `status`.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pattern::PathPattern;
 use super::steps::{ANSWER_STATUSES, MAX_DELAY, MAX_STEPS, Step};
+use super::verify::VerifySpec;
 use super::{Chaos, Endpoint, RequiredHeader, Sequence, Source};
 use crate::profiles::registry;
 
@@ -53,6 +54,9 @@ pub struct EndpointSpec {
     pub sequence: Sequence,
     #[serde(default)]
     pub chaos: Option<Chaos>,
+    /// How its requests' signatures are checked.
+    #[serde(default)]
+    pub verify: Option<VerifySpec>,
 }
 
 fn active_by_default() -> bool {
@@ -91,7 +95,7 @@ pub struct SpecError {
     pub message: String,
 }
 
-fn refuse(pointer: impl Into<String>, message: impl Into<String>) -> SpecError {
+pub(super) fn refuse(pointer: impl Into<String>, message: impl Into<String>) -> SpecError {
     SpecError {
         pointer: pointer.into(),
         message: message.into(),
@@ -158,7 +162,9 @@ impl EndpointSpec {
                 return Err(refuse("/chaos/status", "a status is from 200 to 599"));
             }
         }
+        let verify = self.verify.as_ref().map(|verify| verify.build(source)).transpose()?;
         let mut endpoint = Endpoint::new(self.name.clone(), path, steps, source);
+        endpoint.verify = verify;
         endpoint.comment = self.comment.clone();
         endpoint.active = self.active;
         endpoint.profile = self.profile.clone();

@@ -2,6 +2,7 @@
 //! totals.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
@@ -11,6 +12,9 @@ use super::error::ApiError;
 use super::response::{Body, empty, json, with_body};
 use crate::filter::Filter;
 use crate::readable::{applies, readable};
+use crate::record::Detail;
+use crate::signatures::reading::OwnedMessage;
+use crate::signatures::{Explanation, explain};
 use crate::store::{ListQuery, PageStart};
 
 /// Page size when none is asked for.
@@ -28,6 +32,7 @@ pub async fn list(state: &AppState, raw_query: Option<&str>) -> Result<Response<
 /// `GET /_/api/requests/{id}`
 pub async fn detail(state: &AppState, id: i64) -> Result<Response<Body>, ApiError> {
     let mut detail = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
+    explain_signature(state, &mut detail).await?;
     if !applies(&detail.headers) {
         return Ok(json(StatusCode::OK, &detail));
     }
@@ -42,6 +47,58 @@ pub async fn detail(state: &AppState, id: i64) -> Result<Response<Body>, ApiErro
     .await
     .map_err(|error| ApiError::Internal(error.into()))?;
     Ok(json(StatusCode::OK, &detail))
+}
+
+/// Adds to a signed capture's detail why its signature is what it is, under its endpoint's verification as it is
+/// now: computed once per endpoint and capture, on a blocking thread (it may hash a large body many times).
+async fn explain_signature(state: &AppState, detail: &mut Detail) -> Result<(), ApiError> {
+    if detail.signature_check.is_none() {
+        return Ok(());
+    }
+    let id = detail.summary.id;
+    let endpoint = detail.summary.endpoint.as_deref().and_then(|name| {
+        state
+            .endpoints
+            .snapshot()
+            .iter()
+            .find(|endpoint| endpoint.name == name)
+            .cloned()
+    });
+    if let Some(kept) = endpoint.as_ref().and_then(|endpoint| endpoint.explanation(id)) {
+        if let Some(check) = detail.signature_check.as_mut() {
+            check.explanation = Some(Explanation::clone(&kept));
+        }
+        return Ok(());
+    }
+    let received_at_ms = chrono::DateTime::parse_from_rfc3339(&detail.summary.received_at)
+        .map(|time| time.timestamp_millis())
+        .unwrap_or_default();
+    let message = OwnedMessage {
+        headers: detail
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_bytes().to_vec()))
+            .collect(),
+        body: detail.body_bytes().into(),
+        path: detail.summary.path.clone(),
+        query: detail.summary.query.clone(),
+        received_at_ms,
+    };
+    let public_url = state.config.public_url.clone();
+    let explanation = tokio::task::spawn_blocking(move || {
+        let verification = endpoint.as_ref().and_then(|endpoint| endpoint.verify.as_ref());
+        let explanation = Arc::new(message.with(|message| explain(verification, message, public_url.as_deref())));
+        if let Some(endpoint) = &endpoint {
+            endpoint.keep_explanation(id, Arc::clone(&explanation));
+        }
+        explanation
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))?;
+    if let Some(check) = detail.signature_check.as_mut() {
+        check.explanation = Some(Explanation::clone(&explanation));
+    }
+    Ok(())
 }
 
 /// `GET /_/api/requests/{id}/body`: the raw bytes as a download that a browser never renders as a page.

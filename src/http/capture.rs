@@ -2,6 +2,7 @@
 //! answered, so a 2xx always means the request is on disk.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -18,6 +19,8 @@ use crate::endpoints::{Answer, Endpoint, RequestFacts, template};
 use crate::idempotency::request_key;
 use crate::profiles::{Finding, Profile, Verdict, inspect_as, registry};
 use crate::record::{NewRequest, ResponseRecord, header_text, now_ms};
+use crate::signatures::reading::{Message, OwnedMessage};
+use crate::signatures::{self, Check};
 
 /// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
 /// the tasks serving other connections.
@@ -59,8 +62,8 @@ pub async fn capture(
             .unwrap_or_default(),
         path => path.to_owned(),
     };
-    let endpoint = state.endpoints.find(&path);
-    let endpoint = endpoint.as_deref();
+    let found = state.endpoints.find(&path);
+    let endpoint = found.as_deref();
     let required = endpoint
         .and_then(|endpoint| endpoint.profile.as_deref())
         .and_then(registry::by_name);
@@ -74,6 +77,14 @@ pub async fn capture(
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect();
     let idempotency_key = request_key(verdict.idempotency_key.as_deref(), header_pairs.iter().copied());
+    let message = Message {
+        headers: &header_pairs,
+        body: &body,
+        path: &path,
+        query: parts.uri.query().unwrap_or_default(),
+        received_at_ms,
+    };
+    let signature = check_signature(state, found.as_ref(), &message, &body).await?;
     // What the log line needs, kept before the request is handed to the store.
     let size = body.len();
     let envelope = verdict.envelope.unwrap_or("none");
@@ -108,6 +119,7 @@ pub async fn capture(
             idempotency_key,
             endpoint: endpoint.map(|endpoint| endpoint.name.clone()),
             response: ResponseRecord::of(&answer),
+            signature,
         })
         .await?;
     // Counted once stored: a request refused by the store was not answered its step.
@@ -268,6 +280,30 @@ async fn read_body(body: Incoming, limit: u64, state: &AppState) -> Result<Bytes
         Err(error) if error.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
         Err(error) => Err(ApiError::BadBody(error.to_string())),
     }
+}
+
+/// The verdict on a request's signature: checked here, or on a blocking thread when a secret must be tried over
+/// a large body.
+async fn check_signature(
+    state: &AppState,
+    endpoint: Option<&Arc<Endpoint>>,
+    message: &Message<'_>,
+    body: &Bytes,
+) -> Result<Check, ApiError> {
+    let public_url = state.config.public_url.as_deref();
+    let verifying = endpoint.filter(|endpoint| endpoint.verify.is_some());
+    let Some(endpoint) = verifying.filter(|_| message.body.len() > INLINE_INSPECTION_LIMIT) else {
+        let verification = verifying.and_then(|endpoint| endpoint.verify.as_ref());
+        return Ok(signatures::assess(verification, message, public_url));
+    };
+    let endpoint = Arc::clone(endpoint);
+    let public_url = public_url.map(str::to_owned);
+    let owned = OwnedMessage::of(message, body.clone());
+    tokio::task::spawn_blocking(move || {
+        owned.with(|message| signatures::assess(endpoint.verify.as_ref(), message, public_url.as_deref()))
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))
 }
 
 async fn inspect_off_thread(

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::response::{Body, empty, json};
 use crate::endpoints::spec::EndpointSpec;
 use crate::endpoints::{Endpoint, MAX_ENDPOINTS, Source, StatsView};
+use crate::signatures::Verification;
 
 /// The largest request body the API reads: a hundred steps of 64 KiB bodies, and room for the rest.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -33,7 +34,7 @@ struct View {
 fn view(endpoint: &Endpoint) -> View {
     View {
         id: endpoint.id,
-        spec: endpoint.spec(),
+        spec: endpoint.shown_spec(),
         source: endpoint.source,
         stats: endpoint.stats(),
     }
@@ -116,12 +117,15 @@ async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
     })
 }
 
-/// Reads and checks an endpoint as sent.
-fn checked(value: Value) -> Result<(EndpointSpec, Endpoint), ApiError> {
-    let spec: EndpointSpec = serde_json::from_value(value).map_err(|error| ApiError::Invalid {
+/// Reads and checks an endpoint as sent; a secret sent back masked keeps the one of `current` it masks.
+fn checked(value: Value, current: Option<&Verification>) -> Result<(EndpointSpec, Endpoint), ApiError> {
+    let mut spec: EndpointSpec = serde_json::from_value(value).map_err(|error| ApiError::Invalid {
         message: error.to_string(),
         pointer: String::new(),
     })?;
+    if let (Some(verify), Some(current)) = (spec.verify.as_mut(), current) {
+        verify.unmask(current);
+    }
     let endpoint = spec.build(Source::Api).map_err(|error| ApiError::Invalid {
         message: error.message,
         pointer: error.pointer,
@@ -156,10 +160,10 @@ async fn create(state: &AppState, value: Value) -> Result<Response<Body>, ApiErr
             pointer: String::new(),
         });
     }
-    let (spec, mut endpoint) = checked(value)?;
+    let (spec, mut endpoint) = checked(value, None)?;
     name_taken(state, &spec.name, None)?;
     endpoint.id = state.endpoints.allocate_id();
-    let text = serde_json::to_string(&spec).map_err(|error| ApiError::Internal(error.into()))?;
+    let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
     state.store.save_endpoint(endpoint.id, spec.name.clone(), text).await?;
     let endpoint = Arc::new(endpoint);
     state.endpoints.change(|list| list.push(Arc::clone(&endpoint)));
@@ -196,10 +200,10 @@ async fn replace(
     let _changing = state.endpoint_changes.lock().await;
     let current = found(state, id)?;
     writable(state, &current)?;
-    let (spec, mut endpoint) = checked(make(&current)?)?;
+    let (spec, mut endpoint) = checked(make(&current)?, current.verify.as_ref())?;
     name_taken(state, &spec.name, Some(current.id))?;
     endpoint.id = current.id;
-    let text = serde_json::to_string(&spec).map_err(|error| ApiError::Internal(error.into()))?;
+    let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
     state.store.save_endpoint(endpoint.id, spec.name.clone(), text).await?;
     // A new endpoint in its place: its steps start again.
     let endpoint = Arc::new(endpoint);

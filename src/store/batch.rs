@@ -14,6 +14,7 @@ use super::headers_codec;
 use super::keys::{BatchKeys, KeyIndex};
 use super::row::{Blob, PayloadRow, SummaryRow};
 use crate::record::{NewRequest, Stored};
+use crate::signatures::SignatureVerdict;
 
 /// The most requests one batch evicts. A store restarted with a smaller `--keep` may be hundreds of thousands of
 /// requests over it; removed in one transaction, they held up the sender whose request came first for about ten
@@ -284,6 +285,7 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         response_delay_ms: i64::try_from(request.response.delay_ms).unwrap_or(i64::MAX),
         response_step: request.response.step.and_then(|step| i64::try_from(step).ok()),
         response_reason: request.response.reason.as_str().to_owned(),
+        signature: request.signature.verdict.as_str().to_owned(),
     }
 }
 
@@ -303,6 +305,9 @@ fn payload_row(id: i64, request: &NewRequest) -> PayloadRow {
         id,
         headers: headers_codec::encode(&request.headers),
         findings,
+        signature_check: (request.signature.verdict != SignatureVerdict::Unsigned)
+            .then(|| serde_json::to_string(&request.signature).ok())
+            .flatten(),
         body: Blob(request.body.clone()),
     }
 }

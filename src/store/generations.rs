@@ -452,8 +452,11 @@ mod tests {
                 rusqlite::params_from_iter(SummaryRow::example(id).values()),
             )
             .expect("summary");
-            tx.execute(generations.insert_payload(), params![id, b"", None::<String>, b"body"])
-                .expect("payload");
+            tx.execute(
+                generations.insert_payload(),
+                params![id, b"", None::<String>, None::<String>, b"body"],
+            )
+            .expect("payload");
             generations.inserted(id);
         }
         tx.commit().expect("commit");

@@ -18,7 +18,8 @@ use super::row::{self, PayloadRow, SummaryRow};
 use super::schema::HAS_HEADER;
 use crate::filter::{Filter, ProfileFilter};
 use crate::profiles::Finding;
-use crate::record::{Detail, Summary};
+use crate::record::{Detail, SignatureCheck, Summary};
+use crate::signatures::{Check, SignatureVerdict};
 
 /// The value the envelope lookup files a request under, for a profile filter.
 fn lookup_value(filter: &ProfileFilter) -> &str {
@@ -220,6 +221,9 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     if let Some(key) = &filter.key {
         conditions.push(format!("r.idempotency_key = {}", binds.bind(key.clone().into_bytes())));
     }
+    if let Some(verdict) = filter.signature {
+        conditions.push(format!("r.signature = {}", binds.bind(verdict.as_str().to_owned())));
+    }
     if let Some(since) = filter.since_ms {
         conditions.push(format!("r.received_at >= {}", binds.bind(since)));
     }
@@ -419,15 +423,22 @@ pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, Store
         }
         None => (Vec::new(), Vec::new()),
     };
+    let mut check: Check = match payload.signature_check {
+        Some(text) => serde_json::from_str(&text).map_err(StoreError::failed)?,
+        None => Check::default(),
+    };
+    check.verdict = SignatureVerdict::from_name(&summary.signature);
     let remote_addr = summary.remote_addr.clone();
-    Ok(Some(Detail::new(
+    let mut detail = Detail::new(
         summary.into_summary(),
         headers,
         remote_addr,
         Vec::from(payload.body.0),
         errors,
         warnings,
-    )))
+    );
+    detail.signature_check = SignatureCheck::of(check);
+    Ok(Some(detail))
 }
 
 #[derive(serde::Deserialize)]
@@ -602,7 +613,7 @@ mod tests {
                     .expect("summary");
                 tx.execute(
                     generations.insert_payload(),
-                    rusqlite::params![id, b"", None::<String>, b""],
+                    rusqlite::params![id, b"", None::<String>, None::<String>, b""],
                 )
                 .expect("payload");
                 generations.inserted(id);

@@ -11,6 +11,7 @@ use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use crate::endpoints::Reason;
 use crate::profiles::BodyKind;
 use crate::record::{ResponseRecord, Summary, format_timestamp, header_text};
+use crate::signatures::SignatureVerdict;
 
 /// One column: its name and its SQL declaration.
 pub(super) struct Column {
@@ -82,6 +83,8 @@ stored_row! {
         response_delay_ms: i64 = "INTEGER NOT NULL DEFAULT 0",
         response_step: Option<i64> = "INTEGER",
         response_reason: String = "TEXT NOT NULL DEFAULT 'default'",
+        /// A signature [`SignatureVerdict`]'s name.
+        signature: String = "TEXT NOT NULL DEFAULT 'unsigned'",
     }
 }
 
@@ -93,6 +96,8 @@ stored_row! {
         headers: Vec<u8> = "BLOB NOT NULL",
         /// `{"errors": [...], "warnings": [...]}`, or NULL when there are none.
         findings: Option<String> = "TEXT",
+        /// The signature check's scheme, reason and masked secret as JSON; NULL when unsigned.
+        signature_check: Option<String> = "TEXT",
         body: Blob = "BLOB NOT NULL",
     }
 }
@@ -140,6 +145,7 @@ impl SummaryRow {
             response_delay_ms: 0,
             response_step: None,
             response_reason: "default".into(),
+            signature: "unsigned".into(),
         }
     }
 
@@ -168,6 +174,7 @@ impl SummaryRow {
                 step: self.response_step.and_then(|step| usize::try_from(step).ok()),
                 reason: Reason::from_name(&self.response_reason),
             },
+            signature: SignatureVerdict::from_name(&self.signature),
         }
     }
 }
@@ -237,6 +244,7 @@ mod tests {
             response_delay_ms: 1500,
             response_step: Some(0),
             response_reason: "step".into(),
+            signature: "invalid".into(),
         };
         conn.execute(
             &insert_sql("t", SummaryRow::COLUMNS),
