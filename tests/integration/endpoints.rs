@@ -298,15 +298,6 @@ fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, body: serde_json::Value) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("answer")
-}
-
 #[tokio::test]
 async fn endpoints_made_through_the_api_answer_count_change_and_outlive_a_restart() {
     let dir = tempfile::tempdir().expect("dir");

@@ -131,6 +131,16 @@ impl TestApp {
     }
 }
 
+/// Sends a JSON body to the API with `method`.
+pub async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .expect("answer")
+}
+
 /// The ids of a list page.
 pub fn ids_of(page: &Value) -> Vec<i64> {
     page["requests"]

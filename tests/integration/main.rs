@@ -11,4 +11,5 @@ mod hardening;
 mod helpers;
 mod live_stream;
 mod refusals;
+mod signatures;
 mod startup;
