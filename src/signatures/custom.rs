@@ -3,7 +3,7 @@
 //! (`{{timestamp}}.{{body}}`).
 
 use super::mac::{self, Algorithm};
-use super::reading::{Content, Encoding, Kind, Message, Presented, Problem, Reading, timestamp};
+use super::reading::{Content, Encoding, Message, Problem, Reading, one_signature, timestamp};
 
 /// How a sender signs, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,26 +94,8 @@ impl Template {
 }
 
 impl Custom {
-    fn shape(&self) -> String {
-        format!(
-            "{}<{} {}>",
-            self.prefix,
-            self.algorithm.as_str(),
-            self.encoding.as_str()
-        )
-    }
-
     pub fn read(&self, message: &Message<'_>) -> Result<Reading, Problem> {
-        let shape = self.shape();
-        let text = message
-            .header_text(&self.header, &shape)?
-            .ok_or_else(|| Problem::missing(&self.header))?;
-        let bytes = text
-            .trim()
-            .strip_prefix(self.prefix.as_str())
-            .and_then(|encoded| self.encoding.decode(encoded))
-            .filter(|bytes| bytes.len() == self.algorithm.output_len())
-            .ok_or_else(|| Problem::malformed(&self.header, &shape))?;
+        let signature = one_signature(message, &self.header, &self.prefix, self.encoding, self.algorithm)?;
         let (claimed, timestamp_text) = match &self.timestamp_header {
             Some(header) => {
                 let text = message
@@ -126,10 +108,7 @@ impl Custom {
         let (before, after) = self.template.around_body(timestamp_text);
         Ok(Reading {
             header: self.header.clone(),
-            signatures: vec![Presented {
-                kind: Kind::Hmac(self.algorithm),
-                bytes,
-            }],
+            signatures: vec![signature],
             encoding: self.encoding,
             timestamp: claimed,
             content: Content::AroundBody { before, after },

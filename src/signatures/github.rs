@@ -2,7 +2,7 @@
 //! when only it is sent; the secret is its UTF-8 bytes.
 
 use super::mac::{self, Algorithm};
-use super::reading::{Content, Encoding, Kind, Message, Presented, Problem, Reading};
+use super::reading::{Content, Encoding, Message, Problem, Reading, one_signature};
 
 pub fn read(message: &Message<'_>) -> Result<Reading, Problem> {
     let (header, prefix, algorithm) = if message.header("x-hub-signature-256").is_some() {
@@ -12,19 +12,10 @@ pub fn read(message: &Message<'_>) -> Result<Reading, Problem> {
     } else {
         return Err(Problem::missing("X-Hub-Signature-256"));
     };
-    let expected = format!("{prefix}<{} hex digits>", algorithm.output_len() * 2);
-    let bytes = message
-        .header_text(header, &expected)?
-        .and_then(|text| text.trim().strip_prefix(prefix))
-        .and_then(|hex| Encoding::Hex.decode(hex))
-        .filter(|bytes| bytes.len() == algorithm.output_len())
-        .ok_or_else(|| Problem::malformed(header, &expected))?;
+    let signature = one_signature(message, header, prefix, Encoding::Hex, algorithm)?;
     Ok(Reading {
         header: header.to_owned(),
-        signatures: vec![Presented {
-            kind: Kind::Hmac(algorithm),
-            bytes,
-        }],
+        signatures: vec![signature],
         encoding: Encoding::Hex,
         timestamp: None,
         content: Content::AroundBody {

@@ -32,6 +32,15 @@ impl Algorithm {
         }
     }
 
+    /// How its HMAC is named in messages.
+    pub fn hmac_name(self) -> &'static str {
+        match self {
+            Algorithm::Sha1 => "HMAC-SHA1",
+            Algorithm::Sha256 => "HMAC-SHA256",
+            Algorithm::Sha512 => "HMAC-SHA512",
+        }
+    }
+
     /// How many bytes its signatures have.
     pub fn output_len(self) -> usize {
         match self {

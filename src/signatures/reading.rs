@@ -225,3 +225,38 @@ impl OwnedMessage {
         })
     }
 }
+
+/// Reads the one signature a header carries after `prefix`: `algorithm`'s output in `encoding`. `shape` says what
+/// was expected when it does not.
+pub fn one_signature(
+    message: &Message<'_>,
+    header: &str,
+    prefix: &str,
+    encoding: Encoding,
+    algorithm: Algorithm,
+) -> Result<Presented, Problem> {
+    let shape = format!(
+        "{prefix}<{}>",
+        match encoding {
+            Encoding::Hex => format!("{} hex digits", algorithm.output_len() * 2),
+            Encoding::Base64 => format!(
+                "the base64 of a {}-byte {}",
+                algorithm.output_len(),
+                algorithm.hmac_name()
+            ),
+        }
+    );
+    let text = message
+        .header_text(header, &shape)?
+        .ok_or_else(|| Problem::missing(header))?;
+    let bytes = text
+        .trim()
+        .strip_prefix(prefix)
+        .and_then(|encoded| encoding.decode(encoded))
+        .filter(|bytes| bytes.len() == algorithm.output_len())
+        .ok_or_else(|| Problem::malformed(header, &shape))?;
+    Ok(Presented {
+        kind: Kind::Hmac(algorithm),
+        bytes,
+    })
+}

@@ -2,32 +2,20 @@
 //! the app's signing secret as UTF-8 bytes.
 
 use super::mac::{self, Algorithm};
-use super::reading::{Content, Encoding, Kind, Message, Presented, Problem, Reading, timestamp};
+use super::reading::{Content, Encoding, Message, Problem, Reading, one_signature, timestamp};
 
 const HEADER: &str = "X-Slack-Signature";
 const TIMESTAMP_HEADER: &str = "X-Slack-Request-Timestamp";
-const SHAPE: &str = "v0=<64 hex digits>";
 
 pub fn read(message: &Message<'_>) -> Result<Reading, Problem> {
-    let text = message
-        .header_text(HEADER, SHAPE)?
-        .ok_or_else(|| Problem::missing(HEADER))?;
-    let bytes = text
-        .trim()
-        .strip_prefix("v0=")
-        .and_then(|hex| Encoding::Hex.decode(hex))
-        .filter(|bytes| bytes.len() == 32)
-        .ok_or_else(|| Problem::malformed(HEADER, SHAPE))?;
+    let signature = one_signature(message, HEADER, "v0=", Encoding::Hex, Algorithm::Sha256)?;
     let timestamp_text = message
         .header_text(TIMESTAMP_HEADER, "whole seconds since 1970")?
         .ok_or_else(|| Problem::missing(TIMESTAMP_HEADER))?;
     let claimed = timestamp(timestamp_text, TIMESTAMP_HEADER, false)?;
     Ok(Reading {
         header: HEADER.to_owned(),
-        signatures: vec![Presented {
-            kind: Kind::Hmac(Algorithm::Sha256),
-            bytes,
-        }],
+        signatures: vec![signature],
         encoding: Encoding::Hex,
         timestamp: Some(claimed),
         content: Content::AroundBody {

@@ -3,19 +3,11 @@
 //! `bodySHA256=<hex>` to the URL, and the body must hash to it.
 
 use super::mac::{self, Algorithm};
-use super::reading::{Content, Encoding, Kind, Message, Presented, Problem, Reading};
+use super::reading::{Content, Encoding, Message, Problem, Reading, one_signature};
 
 const HEADER: &str = "X-Twilio-Signature";
-const SHAPE: &str = "the base64 of a 20-byte HMAC-SHA1";
-
 pub fn read(message: &Message<'_>) -> Result<Reading, Problem> {
-    let bytes = message
-        .header_text(HEADER, SHAPE)?
-        .ok_or_else(|| Problem::missing(HEADER))?;
-    let bytes = Encoding::Base64
-        .decode(bytes.trim())
-        .filter(|bytes| bytes.len() == 20)
-        .ok_or_else(|| Problem::malformed(HEADER, SHAPE))?;
+    let signature = one_signature(message, HEADER, "", Encoding::Base64, Algorithm::Sha1)?;
     let path_and_query = if message.query.is_empty() {
         message.path.to_owned()
     } else {
@@ -31,10 +23,7 @@ pub fn read(message: &Message<'_>) -> Result<Reading, Problem> {
         .map(|(_, value)| value.into_owned());
     Ok(Reading {
         header: HEADER.to_owned(),
-        signatures: vec![Presented {
-            kind: Kind::Hmac(Algorithm::Sha1),
-            bytes,
-        }],
+        signatures: vec![signature],
         encoding: Encoding::Base64,
         timestamp: None,
         content: Content::Url {

@@ -1,5 +1,5 @@
 // The detail pane: opening a record (by click, key or the #/requests/{id} hash), loading and showing it
-// (facts, findings, body, headers, query), its actions (copy as curl, copy body, download, link, delete),
+// (facts, findings, signature, body, headers, query), its actions (copy as curl, copy body, download, link, delete),
 // and what happens to the page when a request is deleted.
 
 import { $, clear, copyText, dismissToast, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { highlightPointer, renderBody } from "./body.js";
 import { renderBoothRecent } from "./booth.js";
 import { answeredText, removeRow, rowFor, syncCursor, updateEmpty, updateNotice } from "./list.js";
+import { signatureBadge, signatureSection } from "./signature.js";
 import { scheduleStats } from "./stats.js";
 import { ORIGIN, state } from "./state.js";
 
@@ -100,6 +101,7 @@ function renderDetail(detail, r) {
       r.envelope ? el("span", { class: "badge badge-env", text: r.envelope }) : null,
       el("span", { class: `badge badge-${vclass}`, text: vlabel, title: vtitle }),
       r.warning_count ? el("span", { class: "badge badge-warn", text: plural(r.warning_count, "warning") }) : null,
+      signatureBadge(r),
       r.duplicate_of !== null
         ? el("a", { class: "badge badge-dup", href: `#/requests/${Number(r.duplicate_of)}`, text: `duplicate of #${r.duplicate_of}` })
         : null,
@@ -167,6 +169,9 @@ function renderDetail(detail, r) {
   } else if (r.valid === true) {
     detail.appendChild(section("Envelope check", el("p", { class: "ok-text", text: `A valid ${r.envelope}, no warnings.` })));
   }
+
+  const signature = signatureSection(r);
+  if (signature) detail.appendChild(signature);
 
   if (r.response) {
     const why = {

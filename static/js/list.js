@@ -5,6 +5,7 @@
 import { $, clear, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
 import { api, listQuery } from "./api.js";
 import { hasFilters } from "./filters.js";
+import { signatureBadge } from "./signature.js";
 import { PAGE_SIZE, state } from "./state.js";
 
 const list = $("list");
@@ -29,6 +30,7 @@ function renderRow(s, fresh) {
     { class: "row-badges" },
     s.envelope ? el("span", { class: "badge badge-env", text: s.envelope, title: "envelope" }) : null,
     el("span", { class: `badge badge-${vclass}`, text: vlabel, title: vtitle }),
+    signatureBadge(s),
     s.duplicate_of !== null
       ? el("a", {
           class: "badge badge-dup",

@@ -7,6 +7,7 @@
 mod harness;
 mod page;
 mod screenshots;
+mod signatures;
 
 /// The page's script must never turn captured text into markup or code: every `.js` file in every folder under
 /// `static/` (the script is a set of ES modules) is checked.
