@@ -112,7 +112,6 @@ fn header_sentence(scheme: Option<Scheme>, problem: &Problem) -> String {
             "{problem}: {} senders send it with every delivery; was this request sent by one, and through nothing that drops headers?",
             scheme.as_str()
         ),
-        (Some(_), Problem::Malformed { .. }) => format!("{problem}"),
         _ => problem.to_string(),
     }
 }

@@ -56,6 +56,9 @@ function renderEndpoint(endpoint) {
       el("span", { class: "muted", text: editable ? "made here" : endpoint.source === "file" ? "from the file" : "from --respond" }),
     ),
     el("p", { class: "muted small", text: statsText(endpoint.stats) }),
+    endpoint.verify
+      ? el("p", { class: "muted small endpoint-verify", text: `Checks ${endpoint.verify.scheme} signatures with ${endpoint.verify.secrets.join(", ")}` })
+      : null,
     el(
       "div",
       { class: "endpoint-actions" },
