@@ -21,7 +21,7 @@ use hookscope::endpoints::Answer;
 use hookscope::idempotency::request_key;
 use hookscope::profiles::channels::CHANNELS;
 use hookscope::profiles::inspect;
-use hookscope::record::{NewRequest, ResponseRecord, now_ms};
+use hookscope::record::{ForwardState, NewRequest, ResponseRecord, now_ms};
 use hookscope::signatures::Check;
 use hookscope::store::{Durability, Location, Store, StoreOptions};
 use tokio::sync::Semaphore;
@@ -175,6 +175,8 @@ async fn fill(path: std::path::PathBuf, rows: u64) -> anyhow::Result<()> {
                 endpoint: None,
                 response: ResponseRecord::of(&Answer::default_with(200)),
                 signature: Check::default(),
+                forward: ForwardState::None,
+                delivery: None,
             };
             if store.insert(request).await.is_err() {
                 failed.fetch_add(1, Ordering::Relaxed);

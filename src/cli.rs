@@ -130,6 +130,16 @@ pub struct ServeArgs {
     /// port can read and delete captures).
     #[arg(long)]
     pub public_inspector: bool,
+
+    /// Deliver every captured request to URL too (an http:// URL, your app), after answering the sender:
+    /// an endpoint named forward-to on /** in mirror mode, retried until the app is up.
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+
+    /// Also allow forwarding and replaying to HOST[:PORT], besides loopback addresses. Repeat for several; on the
+    /// command line only.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub allow_forward: Vec<String>,
 }
 
 /// `--sync` levels.

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crate::profiles::registry;
-use crate::record::Summary;
+use crate::record::{ForwardState, Summary};
 use crate::signatures::SignatureVerdict;
 
 /// Which profile a request must have been checked against.
@@ -73,6 +73,8 @@ pub struct Filter {
     pub key: Option<String>,
     /// The signature's verdict.
     pub signature: Option<SignatureVerdict>,
+    /// Where it stands with forwarding.
+    pub forward: Option<ForwardState>,
     /// Received at or after this time, in milliseconds since the epoch (`since=` in RFC 3339).
     pub since_ms: Option<i64>,
     /// Received before this time (`until=` in RFC 3339).
@@ -109,7 +111,7 @@ pub struct FilterError {
 
 impl Filter {
     /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
-    pub const PARAMETERS: [&'static str; 14] = [
+    pub const PARAMETERS: [&'static str; 15] = [
         "method",
         "path",
         "envelope",
@@ -122,6 +124,7 @@ impl Filter {
         "status",
         "key",
         "signature",
+        "forward",
         "since",
         "until",
     ];
@@ -152,6 +155,7 @@ impl Filter {
                 "status" => filter.status = text.map(|status| parse_status(&status)).transpose()?,
                 "key" => filter.key = text,
                 "signature" => filter.signature = text.map(|verdict| parse_signature(&verdict)).transpose()?,
+                "forward" => filter.forward = text.map(|state| parse_forward(&state)).transpose()?,
                 "since" => filter.since_ms = text.map(|time| parse_time("since", &time)).transpose()?,
                 "until" => filter.until_ms = text.map(|time| parse_time("until", &time)).transpose()?,
                 _ => {}
@@ -203,6 +207,7 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|key| summary.idempotency_key.as_deref() == Some(key.as_str()))
             && self.signature.is_none_or(|verdict| summary.signature == verdict)
+            && self.forward.is_none_or(|state| summary.forward == state)
             && (self.since_ms.is_none() && self.until_ms.is_none() || {
                 let received = chrono::DateTime::parse_from_rfc3339(&summary.received_at)
                     .map_or(0, |time| time.timestamp_millis());
@@ -283,6 +288,9 @@ impl Filter {
         if let Some(verdict) = self.signature {
             query.append_pair("signature", verdict.as_str());
         }
+        if let Some(state) = self.forward {
+            query.append_pair("forward", state.as_str());
+        }
         for (name, time) in [("since", self.since_ms), ("until", self.until_ms)] {
             if let Some(time) = time {
                 query.append_pair(name, &crate::record::format_timestamp(time));
@@ -334,6 +342,18 @@ fn parse_signature(text: &str) -> Result<SignatureVerdict, FilterError> {
             parameter: "signature",
             value: text.to_owned(),
             expected: "unsigned, unchecked, valid or invalid".to_owned(),
+        })
+}
+
+/// `none`, `pending`, `ok` or `failed`.
+fn parse_forward(text: &str) -> Result<ForwardState, FilterError> {
+    ForwardState::ALL
+        .into_iter()
+        .find(|state| state.as_str() == text)
+        .ok_or_else(|| FilterError {
+            parameter: "forward",
+            value: text.to_owned(),
+            expected: "none, pending, ok or failed".to_owned(),
         })
 }
 
@@ -517,6 +537,10 @@ mod tests {
         let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
         assert_eq!(matches("signature=invalid"), Some(true));
         assert_eq!(matches("signature=valid"), Some(false));
+        s.forward = ForwardState::Failed;
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
+        assert_eq!(matches("forward=failed"), Some(true));
+        assert_eq!(matches("forward=ok"), Some(false));
         assert_eq!(
             matches("since=2026-11-22T10:15:30.123Z&until=2026-11-22T10:15:30.124Z"),
             Some(true)
@@ -531,6 +555,7 @@ mod tests {
             ("status=99", "status"),
             ("status=6xx", "status"),
             ("signature=maybe", "signature"),
+            ("forward=later", "forward"),
             ("since=yesterday", "since"),
         ] {
             assert_eq!(Filter::from_query(raw).expect_err(raw).parameter, parameter);

@@ -10,6 +10,7 @@
 //! - [`idempotency`]: which idempotency key a request carries.
 //! - [`signatures`]: pure: every common webhook signature scheme, verified, explained and signed.
 //! - [`endpoints`]: pure: which endpoint a request belongs to (path patterns), and what it is answered.
+//! - [`forward`]: forwarding to the app being written (mirror and proxy), the outbox's queues, and replay.
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod endpoints;
 pub mod filter;
+pub mod forward;
 pub mod http;
 pub mod idempotency;
 pub mod live;

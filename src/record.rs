@@ -40,6 +40,229 @@ pub struct NewRequest {
     pub response: ResponseRecord,
     /// Its signature's verdict.
     pub signature: Check,
+    /// Where it stands with its endpoint's forwarding: `pending` when a delivery is owed or a proxied answer awaited.
+    pub forward: ForwardState,
+    /// The delivery owed to the endpoint's target (mirror mode), stored in the same transaction as the request.
+    pub delivery: Option<DeliveryPlan>,
+}
+
+/// Where a request stands with forwarding: as the summary and the `forward=` filter show it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardState {
+    /// Never forwarded nor replayed.
+    #[default]
+    None,
+    /// A delivery is owed, or an answer awaited.
+    Pending,
+    /// The last delivery or replay got a 2xx.
+    Ok,
+    /// The last delivery or replay ended without a 2xx.
+    Failed,
+}
+
+impl ForwardState {
+    pub const ALL: [ForwardState; 4] = [
+        ForwardState::None,
+        ForwardState::Pending,
+        ForwardState::Ok,
+        ForwardState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardState::None => "none",
+            ForwardState::Pending => "pending",
+            ForwardState::Ok => "ok",
+            ForwardState::Failed => "failed",
+        }
+    }
+
+    /// The state of that name; unknown names read as none.
+    pub fn from_name(name: &str) -> ForwardState {
+        ForwardState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name)
+            .unwrap_or_default()
+    }
+}
+
+/// Whether an attempt was the endpoint's forwarding or a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptKind {
+    Forward,
+    Replay,
+}
+
+impl AttemptKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptKind::Forward => "forward",
+            AttemptKind::Replay => "replay",
+        }
+    }
+
+    pub fn from_name(name: &str) -> AttemptKind {
+        if name == "replay" {
+            AttemptKind::Replay
+        } else {
+            AttemptKind::Forward
+        }
+    }
+}
+
+/// A delivery owed to a target, as the outbox keeps it until it lands or runs out of tries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryPlan {
+    /// The target's URL as configured: deliveries to one target go in order of capture.
+    pub target: String,
+    pub keep_path: bool,
+    pub preserve_host: bool,
+    pub timeout_ms: u64,
+    /// Tries after the first.
+    pub retries: u32,
+    pub kind: AttemptKind,
+    /// A replay's changes: headers and body sent instead of the captured ones, and whether to sign afresh.
+    pub edits: Option<ReplayEdits>,
+}
+
+/// What a replay changes of the captured request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayEdits {
+    /// `[name, value]` pairs replacing the captured headers.
+    #[serde(default)]
+    pub headers: Option<Vec<(String, String)>>,
+    /// The body sent instead of the captured one.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Sign afresh with the endpoint's first secret and a fresh timestamp.
+    #[serde(default)]
+    pub resign: bool,
+}
+
+/// A delivery waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub request_id: i64,
+    pub plan: DeliveryPlan,
+    /// How many tries were made.
+    pub tries: u32,
+    /// Not before this time, in milliseconds since the epoch.
+    pub next_at_ms: i64,
+}
+
+/// A stored request, as forwarding and replay need it.
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    pub id: i64,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// `(name in lower case, value bytes)` in the order received.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Bytes,
+    pub remote_addr: String,
+    pub received_at_ms: i64,
+    /// The endpoint it belongs to, by name.
+    pub endpoint: Option<String>,
+}
+
+/// An attempt as the store records it.
+#[derive(Debug, Clone)]
+pub struct NewAttempt {
+    pub request_id: i64,
+    pub at_ms: i64,
+    pub url: String,
+    pub kind: AttemptKind,
+    pub status: Option<u16>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Up to 64 KiB of the answer's body.
+    pub body: Bytes,
+    pub body_size: u64,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// What becomes of an outbox delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// It is done: delivered (`Ok`) or given up (`Failed`).
+    Done(ForwardState),
+    /// It is tried again at this time (milliseconds since the epoch).
+    Retry { at_ms: i64 },
+}
+
+/// An attempt's outcome, written in one transaction: the attempt, what becomes of its delivery, the request's
+/// forwarding state, and (proxy mode) what its sender was answered.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub attempt: NewAttempt,
+    /// The outbox delivery the attempt was for, and what becomes of it.
+    pub delivery: Option<(i64, u32, Settled)>,
+    pub forward: ForwardState,
+    pub response: Option<ResponseRecord>,
+}
+
+/// One attempt to deliver a request: what was sent where, and what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// RFC 3339.
+    pub at: String,
+    pub url: String,
+    pub kind: AttemptKind,
+    /// The target's status; `null` when it gave none.
+    pub status: Option<u16>,
+    /// `[name, value]` pairs of the target's answer.
+    pub headers: Vec<(String, String)>,
+    /// The answer's body (up to 64 KiB), as text when it is UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The answer's body in base64 when it is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    pub body_size: u64,
+    pub duration_ms: u64,
+    /// Why there was no answer (or why it could not be sent).
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    /// Builds an attempt's record, choosing text or base64 for the answer's body.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        at_ms: i64,
+        url: String,
+        kind: AttemptKind,
+        status: Option<u16>,
+        headers: &[(String, Vec<u8>)],
+        body: &[u8],
+        body_size: u64,
+        duration_ms: u64,
+        error: Option<String>,
+    ) -> Attempt {
+        let (body, body_base64) = match std::str::from_utf8(body) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(body))),
+        };
+        Attempt {
+            at: format_timestamp(at_ms),
+            url,
+            kind,
+            status,
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.clone(), header_text(value)))
+                .collect(),
+            body,
+            body_base64,
+            body_size,
+            duration_ms,
+            error,
+        }
+    }
 }
 
 /// What a captured request was answered, and why.
@@ -103,6 +326,9 @@ pub struct Summary {
     /// Its signature's verdict: `unsigned`, `unchecked`, `valid` or `invalid`.
     #[serde(default)]
     pub signature: SignatureVerdict,
+    /// Where it stands with forwarding: `none`, `pending`, `ok` or `failed`.
+    #[serde(default)]
+    pub forward: ForwardState,
 }
 
 impl Summary {
@@ -128,6 +354,7 @@ impl Summary {
             endpoint: None,
             response: ResponseRecord::of(&Answer::default_with(200)),
             signature: SignatureVerdict::Unsigned,
+            forward: ForwardState::None,
         }
     }
 }
@@ -156,6 +383,8 @@ pub struct Detail {
     pub form: Option<Vec<(String, String)>>,
     /// What checking its signature found; `null` when it is unsigned.
     pub signature_check: Option<SignatureCheck>,
+    /// Every attempt to deliver it (forwarded or replayed), oldest first.
+    pub forwards: Vec<Attempt>,
 }
 
 /// A capture's signature check, as the detail shows it.
@@ -224,6 +453,7 @@ impl Detail {
             decoded: None,
             form: None,
             signature_check: None,
+            forwards: Vec::new(),
         }
     }
 

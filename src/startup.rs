@@ -9,8 +9,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::endpoints::pattern::PathPattern;
 use crate::endpoints::spec::EndpointSpec;
 use crate::endpoints::{Endpoint, Endpoints, Source};
+use crate::forward::Forwarder;
+use crate::forward::target::TargetRules;
 use crate::http::AppState;
 use crate::live;
 use crate::server;
@@ -68,16 +71,31 @@ impl Application {
         };
         let bound = listener.local_addr().unwrap_or(config.listen);
         let advertised_origin = crate::http::origin::advertised(config.public_url.as_deref(), bound).map(Arc::from);
+        let endpoints = Arc::new(endpoints);
+        let shutdown = CancellationToken::new();
+        let forwarder = Forwarder::new(
+            store.clone(),
+            Arc::clone(&endpoints),
+            TargetRules::new(config.allow_forward.clone(), Some(bound)),
+            shutdown.clone(),
+        );
+        if let Err(error) = forwarder.resume().await {
+            store.close().await;
+            return Err(StartupError::Endpoints(format!(
+                "the outbox could not be read: {error}"
+            )));
+        }
         Ok(Application {
             listener,
             state: AppState {
-                endpoints: Arc::new(endpoints),
+                endpoints,
                 endpoint_changes: Arc::default(),
+                forwarder,
                 advertised_origin,
                 live: live::Hub::start(&store),
                 store,
                 config: Arc::new(config),
-                shutdown: CancellationToken::new(),
+                shutdown,
                 capture_log: Arc::default(),
                 refusals: Arc::default(),
             },
@@ -116,7 +134,9 @@ impl Application {
                 self.state.shutdown.clone(),
             ));
         }
+        let forwarder = self.state.forwarder.clone();
         server::run(self.listener, self.state, shutdown).await;
+        forwarder.stopped().await;
         store.close().await;
     }
 }
@@ -164,6 +184,18 @@ async fn load_endpoints(config: &Config, store: &Store) -> Result<Endpoints, Sta
             }
             Err(error) => tracing::error!(endpoint = %spec.name, %error, "an endpoint of the file was left out"),
         }
+    }
+    if let Some(forwarding) = &config.forward_to {
+        let mut endpoint = Endpoint::new(
+            crate::endpoints::FORWARD_TO_NAME.to_owned(),
+            PathPattern::parse("/**").map_err(|error| StartupError::Endpoints(error.to_string()))?,
+            vec![crate::endpoints::steps::Step::default()],
+            Source::Flag,
+        );
+        endpoint.forward = Some(forwarding.clone());
+        endpoint.id = next_id;
+        next_id += 1;
+        list.push(endpoint);
     }
     // Their names are free: the API refuses them, and reading the configuration refused a file that takes one.
     for (index, (path, steps)) in config.respond.iter().enumerate() {

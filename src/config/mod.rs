@@ -12,9 +12,14 @@ use file::{ConfigFile, FileError};
 use hyper::StatusCode;
 
 use crate::cli::{ServeArgs, SyncLevel};
+use crate::endpoints::forward::{ForwardSpec, Forwarding, Mode};
 use crate::endpoints::pattern::PathPattern;
 use crate::endpoints::steps::{Step, parse_shorthand};
+use crate::forward::target::Allowed;
 use crate::store::{Durability, Location, StoreOptions};
+
+/// The cookie that carries the access token after `?token=` was used once.
+pub const TOKEN_COOKIE: &str = "hookscope_token";
 
 /// Everything hookscope needs to run.
 #[derive(Debug, Clone)]
@@ -34,6 +39,10 @@ pub struct Config {
     pub respond: Vec<(PathPattern, Vec<Step>)>,
     /// The configuration file read at start, if any.
     pub file: Option<ConfigFile>,
+    /// `--forward-to`: where every request is also delivered.
+    pub forward_to: Option<Forwarding>,
+    /// `--allow-forward`: targets allowed besides loopback.
+    pub allow_forward: Vec<Allowed>,
 }
 
 /// Bounds on what one sender may cost the server. See `docs/security.md` for why each number.
@@ -105,6 +114,10 @@ pub enum ConfigError {
     NameTaken { path: String, name: String },
     #[error("--token must not be empty")]
     EmptyToken,
+    #[error("--forward-to {value:?}: {reason}")]
+    ForwardTo { value: String, reason: String },
+    #[error("--allow-forward {0:?} is not a HOST or HOST:PORT")]
+    AllowForward(String),
 }
 
 impl Config {
@@ -173,6 +186,30 @@ impl Config {
             default.is_file().then_some(default)
         });
         let file = file_path.as_deref().map(file::load).transpose()?;
+        let forward_to = args
+            .forward_to
+            .as_deref()
+            .map(|url| {
+                ForwardSpec {
+                    url: url.to_owned(),
+                    mode: Mode::Mirror,
+                    timeout_ms: 10_000,
+                    retries: 10,
+                    keep_path: false,
+                    preserve_host: false,
+                }
+                .build()
+                .map_err(|error| ConfigError::ForwardTo {
+                    value: url.to_owned(),
+                    reason: error.message,
+                })
+            })
+            .transpose()?;
+        let allow_forward = args
+            .allow_forward
+            .iter()
+            .map(|entry| Allowed::parse(entry).map_err(|_| ConfigError::AllowForward(entry.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(file) = &file {
             let flag_names: Vec<String> = (1..=respond.len()).map(crate::endpoints::flag_name).collect();
             if let Some(taken) = file.endpoints.iter().find(|spec| flag_names.contains(&spec.name)) {
@@ -226,6 +263,8 @@ impl Config {
             trust_forwarded: args.trust_forwarded,
             respond,
             file,
+            forward_to,
+            allow_forward,
         })
     }
 
@@ -246,6 +285,8 @@ impl Config {
             trust_forwarded: false,
             respond: Vec::new(),
             file: None,
+            forward_to: None,
+            allow_forward: Vec::new(),
         }
     }
 }

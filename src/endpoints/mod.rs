@@ -2,6 +2,7 @@
 //! logic: which endpoint a request belongs to (the most specific match), and which answer it gets (the endpoint's
 //! steps in turn). Each endpoint's position in its steps is kept in memory: it starts again at each start.
 
+pub mod forward;
 pub mod pattern;
 pub mod spec;
 pub mod steps;
@@ -88,6 +89,8 @@ pub struct Endpoint {
     pub chaos: Option<Chaos>,
     /// How its requests' signatures are checked.
     pub verify: Option<Verification>,
+    /// Where its requests are delivered.
+    pub forward: Option<forward::Forwarding>,
     pub source: Source,
     /// Signature explanations already computed, by capture id: each costs many HMACs, and a page asks again
     /// whenever the detail is opened. Dropped with the endpoint, whose secrets they were computed with.
@@ -144,6 +147,7 @@ impl Endpoint {
             sequence: Sequence::Endpoint,
             chaos: None,
             verify: None,
+            forward: None,
             source,
             explanations: Mutex::new(HashMap::new()),
             position: AtomicU64::new(0),
@@ -176,6 +180,7 @@ impl Endpoint {
             sequence: self.sequence,
             chaos: self.chaos,
             verify: self.verify.as_ref().map(verify::VerifySpec::of),
+            forward: self.forward.as_ref().map(forward::ForwardSpec::of),
         }
     }
 
@@ -332,6 +337,8 @@ pub enum Reason {
     Unauthorized,
     /// No endpoint: `--status`.
     Default,
+    /// The endpoint forwards in proxy mode: the target's answer, or 502/504 when it gave none.
+    Proxy,
 }
 
 impl Reason {
@@ -343,6 +350,7 @@ impl Reason {
             Reason::Inactive => "inactive",
             Reason::Unauthorized => "unauthorized",
             Reason::Default => "default",
+            Reason::Proxy => "proxy",
         }
     }
 
@@ -353,6 +361,7 @@ impl Reason {
             "chaos" => Reason::Chaos,
             "inactive" => Reason::Inactive,
             "unauthorized" => Reason::Unauthorized,
+            "proxy" => Reason::Proxy,
             _ => Reason::Default,
         }
     }
@@ -374,6 +383,14 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The answer of a request its endpoint proxies, until the target answers (status 0: not answered yet).
+    pub fn proxied() -> Answer {
+        Answer {
+            reason: Reason::Proxy,
+            ..Answer::default_with(0)
+        }
+    }
+
     /// The answer of a request under no endpoint.
     pub fn default_with(status: u16) -> Answer {
         Answer {
@@ -395,10 +412,15 @@ pub fn flag_name(number: usize) -> String {
     format!("respond-{number}")
 }
 
-/// Whether `name` has the form of the names `--respond` gives, which belong to it alone.
+/// The name of the endpoint `--forward-to` makes.
+pub const FORWARD_TO_NAME: &str = "forward-to";
+
+/// Whether `name` has the form of the names `--respond` and `--forward-to` give, which belong to them alone.
 pub fn is_flag_name(name: &str) -> bool {
-    name.strip_prefix("respond-")
-        .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
+    name == FORWARD_TO_NAME
+        || name
+            .strip_prefix("respond-")
+            .is_some_and(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// Every endpoint, in the order of their ids; changed as a whole (an edit replaces one endpoint, and with it its

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::forward::ForwardSpec;
 use super::pattern::PathPattern;
 use super::steps::{ANSWER_STATUSES, MAX_DELAY, MAX_STEPS, Step};
 use super::verify::VerifySpec;
@@ -57,6 +58,9 @@ pub struct EndpointSpec {
     /// How its requests' signatures are checked.
     #[serde(default)]
     pub verify: Option<VerifySpec>,
+    /// Where its requests are delivered.
+    #[serde(default)]
+    pub forward: Option<ForwardSpec>,
 }
 
 fn active_by_default() -> bool {
@@ -163,8 +167,10 @@ impl EndpointSpec {
             }
         }
         let verify = self.verify.as_ref().map(|verify| verify.build(source)).transpose()?;
+        let forward = self.forward.as_ref().map(ForwardSpec::build).transpose()?;
         let mut endpoint = Endpoint::new(self.name.clone(), path, steps, source);
         endpoint.verify = verify;
+        endpoint.forward = forward;
         endpoint.comment = self.comment.clone();
         endpoint.active = self.active;
         endpoint.profile = self.profile.clone();

@@ -10,10 +10,7 @@ use hyper::{HeaderMap, Method, Response, StatusCode, Uri};
 
 use super::error::ApiError;
 use super::response::{Body, empty};
-use crate::config::Access;
-
-/// The cookie that carries the token after `?token=` was used once.
-pub const TOKEN_COOKIE: &str = "hookscope_token";
+use crate::config::{Access, TOKEN_COOKIE};
 
 /// Checks an inspector request. `Ok(None)`: go on; `Ok(Some(response))`: answer with it (the redirect that
 /// moves a `?token=` into a cookie); `Err`: refused.

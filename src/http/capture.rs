@@ -15,10 +15,12 @@ use super::capture_log::Decision;
 use super::error::ApiError;
 use super::refusals::{Reason, Refusal};
 use super::response::{Body, empty, json, with_body};
-use crate::endpoints::{Answer, Endpoint, RequestFacts, template};
+use crate::endpoints::forward::Mode;
+use crate::endpoints::{Answer, Endpoint, Reason as AnswerReason, RequestFacts, template};
+use crate::forward::plan_for;
 use crate::idempotency::request_key;
 use crate::profiles::{Finding, Profile, Verdict, inspect_as, registry};
-use crate::record::{NewRequest, ResponseRecord, header_text, now_ms};
+use crate::record::{AttemptKind, ForwardState, NewRequest, ResponseRecord, StoredRequest, header_text, now_ms};
 use crate::signatures::reading::{Message, OwnedMessage};
 use crate::signatures::{self, Check};
 
@@ -100,6 +102,31 @@ pub async fn capture(
         None => Answer::default_with(state.config.response_status.as_u16()),
     };
     drop(header_pairs);
+    // Forwarded only when a step answered: a refusal hookscope simulates (410, 401, chaos) goes no further.
+    let forwarding = endpoint
+        .and_then(|endpoint| endpoint.forward.as_ref())
+        .filter(|_| answer.reason == AnswerReason::Step);
+    let proxied = forwarding.filter(|forwarding| forwarding.mode == Mode::Proxy);
+    let answer = if proxied.is_some() { Answer::proxied() } else { answer };
+    let delivery = forwarding
+        .filter(|forwarding| forwarding.mode == Mode::Mirror)
+        .map(|forwarding| plan_for(forwarding, AttemptKind::Forward));
+    let to_proxy = proxied.map(|_| StoredRequest {
+        id: 0,
+        method: parts.method.as_str().to_owned(),
+        path: path.clone(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+            .collect(),
+        body: body.clone(),
+        remote_addr: remote_addr.clone(),
+        received_at_ms,
+        endpoint: endpoint.map(|endpoint| endpoint.name.clone()),
+    });
+    let woken_target = delivery.as_ref().map(|plan| plan.target.clone());
     let template_input = match answer.body.as_deref() {
         Some(template) => Some(TemplateInput::read(template, &parts, &body).await),
         None => None,
@@ -120,10 +147,21 @@ pub async fn capture(
             endpoint: endpoint.map(|endpoint| endpoint.name.clone()),
             response: ResponseRecord::of(&answer),
             signature,
+            forward: if forwarding.is_some() {
+                ForwardState::Pending
+            } else {
+                ForwardState::None
+            },
+            delivery,
         })
         .await?;
+    if let Some(target) = woken_target {
+        state.forwarder.wake(&target);
+    }
     // Counted once stored: a request refused by the store was not answered its step.
-    if let Some(endpoint) = endpoint {
+    if let Some(endpoint) = endpoint
+        && proxied.is_none()
+    {
         endpoint.record(answer.status, received_at_ms);
     }
     let decision = if tracing::enabled!(tracing::Level::INFO) {
@@ -148,6 +186,11 @@ pub async fn capture(
             duplicate_of = %stored.duplicate_of.map_or_else(|| "none".to_owned(), |id| id.to_string()),
             "captured"
         );
+    }
+
+    if let (Some(endpoint), Some(forwarding), Some(mut request)) = (endpoint, proxied, to_proxy) {
+        request.id = stored.id;
+        return Ok(super::proxy::answer(state, endpoint, request, forwarding, received_at_ms).await);
     }
 
     // Committed first; then the step's delay, which ties up no writer and no thread, only this connection's task.

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use super::response::{Body, empty, json};
 use crate::endpoints::spec::EndpointSpec;
 use crate::endpoints::{Endpoint, MAX_ENDPOINTS, Source, StatsView};
+use crate::forward::target::TargetRules;
 use crate::signatures::Verification;
 
 /// The largest request body the API reads: a hundred steps of 64 KiB bodies, and room for the rest.
@@ -101,8 +102,17 @@ fn found(state: &AppState, id: &str) -> Result<Arc<Endpoint>, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no endpoint with id {id}")))
 }
 
-async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
-    let bytes = Limited::new(request.into_body(), MAX_BODY)
+/// Reads a JSON body; an empty body reads as `{}`.
+pub(super) async fn read_json_or_empty(request: Request<Incoming>) -> Result<Value, ApiError> {
+    let bytes = read_bytes(request).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    parse_json(&bytes)
+}
+
+async fn read_bytes(request: Request<Incoming>) -> Result<bytes::Bytes, ApiError> {
+    Ok(Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
         .map_err(|_| {
@@ -110,15 +120,26 @@ async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
                 "the body is larger than {MAX_BODY} bytes, or could not be read"
             ))
         })?
-        .to_bytes();
-    serde_json::from_slice(&bytes).map_err(|error| ApiError::Invalid {
+        .to_bytes())
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|error| ApiError::Invalid {
         message: format!("the body is not JSON: {error}"),
         pointer: String::new(),
     })
 }
 
+async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
+    parse_json(&read_bytes(request).await?)
+}
+
 /// Reads and checks an endpoint as sent; a secret sent back masked keeps the one of `current` it masks.
-fn checked(value: Value, current: Option<&Verification>) -> Result<(EndpointSpec, Endpoint), ApiError> {
+fn checked(
+    value: Value,
+    current: Option<&Verification>,
+    rules: &TargetRules,
+) -> Result<(EndpointSpec, Endpoint), ApiError> {
     let mut spec: EndpointSpec = serde_json::from_value(value).map_err(|error| ApiError::Invalid {
         message: error.to_string(),
         pointer: String::new(),
@@ -130,6 +151,14 @@ fn checked(value: Value, current: Option<&Verification>) -> Result<(EndpointSpec
         message: error.message,
         pointer: error.pointer,
     })?;
+    if let Some(forwarding) = &endpoint.forward {
+        rules
+            .check_literal(&forwarding.target)
+            .map_err(|error| ApiError::Invalid {
+                message: error.to_string(),
+                pointer: "/forward/url".to_owned(),
+            })?;
+    }
     Ok((spec, endpoint))
 }
 
@@ -160,7 +189,7 @@ async fn create(state: &AppState, value: Value) -> Result<Response<Body>, ApiErr
             pointer: String::new(),
         });
     }
-    let (spec, mut endpoint) = checked(value, None)?;
+    let (spec, mut endpoint) = checked(value, None, state.forwarder.rules())?;
     name_taken(state, &spec.name, None)?;
     endpoint.id = state.endpoints.allocate_id();
     let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
@@ -200,7 +229,7 @@ async fn replace(
     let _changing = state.endpoint_changes.lock().await;
     let current = found(state, id)?;
     writable(state, &current)?;
-    let (spec, mut endpoint) = checked(make(&current)?, current.verify.as_ref())?;
+    let (spec, mut endpoint) = checked(make(&current)?, current.verify.as_ref(), state.forwarder.rules())?;
     name_taken(state, &spec.name, Some(current.id))?;
     endpoint.id = current.id;
     let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;

@@ -10,8 +10,10 @@ mod endpoints_api;
 mod error;
 pub mod origin;
 mod page;
+mod proxy;
 mod qr;
 pub mod refusals;
+mod replay_api;
 pub mod response;
 
 use std::net::SocketAddr;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub endpoints: Arc<crate::endpoints::Endpoints>,
     /// Held while the endpoints API changes the set, so that two changes cannot both take one name.
     pub endpoint_changes: Arc<tokio::sync::Mutex<()>>,
+    /// Delivers requests to their endpoints' targets, and replays them.
+    pub forwarder: crate::forward::Forwarder,
     /// The origin the page shows for hooks (see `origin.rs`); `None`: the Host the browser used.
     pub advertised_origin: Option<Arc<str>>,
 }
@@ -84,6 +88,9 @@ pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketA
     let mut response = match checked {
         Ok(Some(early)) => early,
         Ok(None) if is_endpoints_api(request.uri().path()) => endpoints_api::route(&state, request)
+            .await
+            .unwrap_or_else(ApiError::into_response),
+        Ok(None) if replay_api::is_replay_path(request.uri().path()) => replay_api::route(&state, request)
             .await
             .unwrap_or_else(ApiError::into_response),
         Ok(None) => route_inspector(&state, &request)

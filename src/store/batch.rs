@@ -12,8 +12,9 @@ use super::feed::Change;
 use super::generations::Generations;
 use super::headers_codec;
 use super::keys::{BatchKeys, KeyIndex};
+use super::outbox;
 use super::row::{Blob, PayloadRow, SummaryRow};
-use crate::record::{NewRequest, Stored};
+use crate::record::{AttemptOutcome, DeliveryPlan, ForwardState, NewRequest, Stored};
 use crate::signatures::SignatureVerdict;
 
 /// The most requests one batch evicts. A store restarted with a smaller `--keep` may be hundreds of thousands of
@@ -113,6 +114,9 @@ impl<'tx> Batch<'tx> {
         if let (Some(key), None) = (&request.idempotency_key, duplicate_of) {
             KeyIndex::record(&mut self.keys, key, id);
         }
+        if let Some(plan) = &request.delivery {
+            outbox::queue(self.tx, id, plan, 0)?;
+        }
         self.state.generations.inserted(id);
         self.state.next_id += 1;
         self.state.stored += 1;
@@ -131,6 +135,7 @@ impl<'tx> Batch<'tx> {
             self.state.generations.delete(self.tx, id)?
         };
         if removed {
+            outbox::forget_request(self.tx, id)?;
             self.removed_any = true;
             self.state.stored = self.state.stored.saturating_sub(1);
             self.changes.push(Change::Deleted { id });
@@ -144,12 +149,55 @@ impl<'tx> Batch<'tx> {
         self.statements = None;
         self.state.generations.clear(self.tx)?;
         self.tx.execute_batch("DELETE FROM idempotency_keys;")?;
+        outbox::clear(self.tx)?;
         self.keys.clear();
         self.removed_any = true;
         self.state.stored = 0;
         self.state.evicted = 0;
         self.changes.push(Change::Cleared);
         Ok(())
+    }
+
+    /// Records a delivery attempt with what becomes of its delivery and its request; nothing when the request is
+    /// no longer stored (deleted while the attempt was under way).
+    pub(super) fn record_attempt(&mut self, outcome: &AttemptOutcome) -> rusqlite::Result<()> {
+        let id = outcome.attempt.request_id;
+        let Some(row) =
+            self.state
+                .generations
+                .update_forward(self.tx, id, outcome.forward.as_str(), outcome.response.as_ref())?
+        else {
+            return Ok(());
+        };
+        outbox::record(self.tx, &outcome.attempt)?;
+        if let Some((delivery, tries, settled)) = outcome.delivery {
+            outbox::settle(self.tx, delivery, tries, settled)?;
+        }
+        if self.announce {
+            self.changes.push(Change::Updated(Arc::new(row.into_summary())));
+        }
+        Ok(())
+    }
+
+    /// Puts deliveries of stored requests in the outbox (replays), each request's forwarding state `pending`;
+    /// returns how many were queued (a request no longer stored is passed over).
+    pub(super) fn queue_deliveries(&mut self, plans: &[(i64, DeliveryPlan)]) -> rusqlite::Result<usize> {
+        let mut queued = 0;
+        for (id, plan) in plans {
+            let Some(row) =
+                self.state
+                    .generations
+                    .update_forward(self.tx, *id, ForwardState::Pending.as_str(), None)?
+            else {
+                continue;
+            };
+            outbox::queue(self.tx, *id, plan, 0)?;
+            queued += 1;
+            if self.announce {
+                self.changes.push(Change::Updated(Arc::new(row.into_summary())));
+            }
+        }
+        Ok(queued)
     }
 
     /// Stores an endpoint made through the API (or replaces the one with its id).
@@ -196,6 +244,22 @@ impl<'tx> Batch<'tx> {
                 .generations
                 .nth_after(self.tx, self.before.evicted_through, count)?
         {
+            // A request whose delivery is pending stays, and so does every newer one.
+            let (through, count) = match outbox::oldest_pending_request(self.tx)? {
+                Some(pending) if pending <= through => {
+                    let through = pending - 1;
+                    let count = self
+                        .state
+                        .generations
+                        .count_between(self.tx, self.before.evicted_through, through)?;
+                    if count == 0 {
+                        return Ok(false);
+                    }
+                    (through, count)
+                }
+                _ => (through, count),
+            };
+            outbox::forget_through(self.tx, through)?;
             self.state.stored -= count;
             self.state.evicted += count;
             self.state.evicted_through = through;
@@ -286,6 +350,7 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         response_step: request.response.step.and_then(|step| i64::try_from(step).ok()),
         response_reason: request.response.reason.as_str().to_owned(),
         signature: request.signature.verdict.as_str().to_owned(),
+        forward: request.forward.as_str().to_owned(),
     }
 }
 

@@ -301,18 +301,69 @@ impl Generations {
         Ok(None)
     }
 
-    /// Deletes request `id` wherever it is stored. Returns whether it was there.
-    pub(super) fn delete(&self, tx: &Transaction, id: i64) -> rusqlite::Result<bool> {
-        // Ids grow from one generation to the next: the newest that starts at or before `id` holds it.
-        let Some(generation) = self
-            .list
+    /// The number of the generation that holds request `id`, if any: ids grow from one generation to the next, so
+    /// the newest that starts at or before `id`.
+    fn holding(&self, id: i64) -> Option<u64> {
+        self.list
             .iter()
             .rev()
             .find(|g| g.first_id.is_some_and(|first| first <= id))
-        else {
+            .map(|g| g.number)
+    }
+
+    /// Sets request `id`'s forwarding state (and, when given, what its sender was answered) and reads its summary
+    /// back; `None` when it is not stored.
+    pub(super) fn update_forward(
+        &self,
+        tx: &Transaction,
+        id: i64,
+        forward: &str,
+        response: Option<&crate::record::ResponseRecord>,
+    ) -> rusqlite::Result<Option<SummaryRow>> {
+        let Some(number) = self.holding(id) else {
+            return Ok(None);
+        };
+        let changed = match response {
+            Some(response) => tx
+                .prepare_cached(&format!(
+                    "UPDATE requests_{number} SET forward = ?2, response_status = ?3, response_reason = ?4 WHERE id = ?1"
+                ))?
+                .execute(rusqlite::params![id, forward, response.status, response.reason.as_str()])?,
+            None => tx
+                .prepare_cached(&format!("UPDATE requests_{number} SET forward = ?2 WHERE id = ?1"))?
+                .execute(rusqlite::params![id, forward])?,
+        };
+        if changed == 0 {
+            return Ok(None);
+        }
+        tx.prepare_cached(&format!(
+            "SELECT {} FROM requests_{number} r WHERE r.id = ?1",
+            row::select_list("r", SummaryRow::COLUMNS)
+        ))?
+        .query_row([id], SummaryRow::from_row)
+        .optional()
+    }
+
+    /// How many requests are stored with ids in `(after, through]`, among those still shown.
+    pub(super) fn count_between(&self, tx: &Transaction, after: i64, through: i64) -> rusqlite::Result<u64> {
+        let mut count = 0u64;
+        for generation in self.list.iter().filter(|generation| !generation.retiring) {
+            let number = generation.number;
+            let here: i64 = tx
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM requests_{number} WHERE id > ?1 AND id <= ?2"
+                ))?
+                .query_row([after, through], |row| row.get(0))?;
+            count += u64::try_from(here).unwrap_or(0);
+        }
+        Ok(count)
+    }
+
+    /// Deletes request `id` wherever it is stored. Returns whether it was there.
+    pub(super) fn delete(&self, tx: &Transaction, id: i64) -> rusqlite::Result<bool> {
+        let Some(number) = self.holding(id) else {
             return Ok(false);
         };
-        let number = generation.number;
         lookups::remove(tx, number, id)?;
         let removed = tx.execute(&format!("DELETE FROM requests_{number} WHERE id = ?1"), [id])? > 0;
         tx.execute(&format!("DELETE FROM payloads_{number} WHERE id = ?1"), [id])?;

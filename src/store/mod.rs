@@ -13,6 +13,7 @@ mod headers_codec;
 mod key_filter;
 mod keys;
 mod lookups;
+mod outbox;
 mod queries;
 mod row;
 mod schema;
@@ -32,7 +33,7 @@ pub use queries::{ListQuery, Page, PageStart, Stats, StoredBody};
 pub use schema::{Durability, STARTUP_LOCK_WAIT};
 
 use crate::filter::Filter;
-use crate::record::{Detail, NewRequest, Stored};
+use crate::record::{AttemptOutcome, Delivery, DeliveryPlan, Detail, NewRequest, Stored, StoredRequest};
 
 /// How many commands may wait for the writer. Senders beyond it wait for room (backpressure), so memory stays
 /// bounded however fast requests arrive; 4096 is several batches' worth at full speed.
@@ -136,6 +137,31 @@ impl Store {
     /// idempotency key.
     pub async fn insert(&self, request: NewRequest) -> Result<Stored, StoreError> {
         self.call(move |batch| batch.insert(&request)).await
+    }
+
+    /// Records a delivery attempt, what becomes of its delivery, and its request's forwarding state.
+    pub async fn record_attempt(&self, outcome: AttemptOutcome) -> Result<(), StoreError> {
+        self.call(move |batch| batch.record_attempt(&outcome)).await
+    }
+
+    /// Puts deliveries of stored requests in the outbox; returns how many were queued.
+    pub async fn queue_deliveries(&self, plans: Vec<(i64, DeliveryPlan)>) -> Result<usize, StoreError> {
+        self.call(move |batch| batch.queue_deliveries(&plans)).await
+    }
+
+    /// The oldest pending delivery to `target`.
+    pub async fn next_delivery(&self, target: String) -> Result<Option<Delivery>, StoreError> {
+        self.read(move |conn| Ok(outbox::next_for(conn, &target)?)).await
+    }
+
+    /// Every target with a pending delivery.
+    pub async fn pending_targets(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| Ok(outbox::pending_targets(conn)?)).await
+    }
+
+    /// A stored request, as forwarding sends it.
+    pub async fn stored_request(&self, id: i64) -> Result<Option<StoredRequest>, StoreError> {
+        self.read(move |conn| Ok(outbox::stored_request(conn, id)?)).await
     }
 
     /// Deletes one request; `false` when there was no such request.

@@ -224,6 +224,9 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     if let Some(verdict) = filter.signature {
         conditions.push(format!("r.signature = {}", binds.bind(verdict.as_str().to_owned())));
     }
+    if let Some(state) = filter.forward {
+        conditions.push(format!("r.forward = {}", binds.bind(state.as_str().to_owned())));
+    }
     if let Some(since) = filter.since_ms {
         conditions.push(format!("r.received_at >= {}", binds.bind(since)));
     }
@@ -438,6 +441,7 @@ pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, Store
         warnings,
     );
     detail.signature_check = SignatureCheck::of(check);
+    detail.forwards = super::outbox::attempts(conn, id)?;
     Ok(Some(detail))
 }
 

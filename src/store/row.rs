@@ -10,7 +10,7 @@ use rusqlite::types::{FromSql, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::endpoints::Reason;
 use crate::profiles::BodyKind;
-use crate::record::{ResponseRecord, Summary, format_timestamp, header_text};
+use crate::record::{ForwardState, ResponseRecord, Summary, format_timestamp, header_text};
 use crate::signatures::SignatureVerdict;
 
 /// One column: its name and its SQL declaration.
@@ -85,6 +85,8 @@ stored_row! {
         response_reason: String = "TEXT NOT NULL DEFAULT 'default'",
         /// A signature [`SignatureVerdict`]'s name.
         signature: String = "TEXT NOT NULL DEFAULT 'unsigned'",
+        /// A [`ForwardState`]'s name; changed as deliveries land.
+        forward: String = "TEXT NOT NULL DEFAULT 'none'",
     }
 }
 
@@ -146,6 +148,7 @@ impl SummaryRow {
             response_step: None,
             response_reason: "default".into(),
             signature: "unsigned".into(),
+            forward: "none".into(),
         }
     }
 
@@ -175,6 +178,7 @@ impl SummaryRow {
                 reason: Reason::from_name(&self.response_reason),
             },
             signature: SignatureVerdict::from_name(&self.signature),
+            forward: ForwardState::from_name(&self.forward),
         }
     }
 }
@@ -245,6 +249,7 @@ mod tests {
             response_step: Some(0),
             response_reason: "step".into(),
             signature: "invalid".into(),
+            forward: "pending".into(),
         };
         conn.execute(
             &insert_sql("t", SummaryRow::COLUMNS),

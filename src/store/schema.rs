@@ -36,7 +36,7 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// The schema version this build writes and reads (`PRAGMA user_version`). hookscope is unreleased: a store of an
 /// older version was written by a development build and is refused with a sentence that says so, never migrated.
 /// Until the first release, a change to the schema bumps this and refuses older stores the same way.
-pub const VERSION: i64 = 10;
+pub const VERSION: i64 = 11;
 
 /// How much durability a commit buys; see `docs/security.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,7 +178,9 @@ fn create(conn: &mut Connection) -> rusqlite::Result<()> {
              name TEXT NOT NULL UNIQUE,
              spec TEXT NOT NULL
          );
+         {}
          {}",
+        super::outbox::TABLES,
         generations::tables_sql(1)
     ))?;
     for (counter, value) in Counter::STARTING {
