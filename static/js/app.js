@@ -4,7 +4,8 @@
 // setAttribute. See docs/page.md.
 //
 // Modules (each imports only those listed before it): dom.js, state.js, filters.js, api.js, refused.js, endpoints.js,
-// list.js, stats.js, booth.js, body.js, detail.js, stream.js. Their imports are relative, so they share this file's versioned
+// signature.js, forward.js, list.js, stats.js, booth.js, body.js, detail.js, stream.js. Their imports are relative,
+// so they share this file's versioned
 // URL prefix (/_/static/<version>/js/): an upgraded binary's page never mixes with cached older modules.
 
 import { $, copyText } from "./dom.js";
@@ -13,6 +14,7 @@ import { closeDetail, openRecord, routeFromHash } from "./detail.js";
 import { hasFilters, readFiltersFromUrl, setUrlParam, wireFilters } from "./filters.js";
 import { loadMore, moveCursor, refreshTimes, reloadList, sendSamples } from "./list.js";
 import { wireEndpoints } from "./endpoints.js";
+import { wireReplay } from "./forward.js";
 import { wireRefused } from "./refused.js";
 import { refreshStats } from "./stats.js";
 import { connect, learnHead, restartStream, setConn, setPaused } from "./stream.js";
@@ -75,6 +77,7 @@ function onKey(event) {
 function wire() {
   document.addEventListener("keydown", onKey);
   wireRefused();
+  wireReplay();
   wireEndpoints((name) => {
     $("f-endpoint").value = name;
     $("filters").dispatchEvent(new Event("change"));

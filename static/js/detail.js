@@ -1,5 +1,5 @@
 // The detail pane: opening a record (by click, key or the #/requests/{id} hash), loading and showing it
-// (facts, findings, signature, body, headers, query), its actions (copy as curl, copy body, download, link, delete),
+// (facts, findings, signature, forwarding, body, headers, query), its actions (copy as curl, copy body, download, link, delete),
 // and what happens to the page when a request is deleted.
 
 import { $, clear, copyText, dismissToast, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { highlightPointer, renderBody } from "./body.js";
 import { renderBoothRecent } from "./booth.js";
 import { answeredText, removeRow, rowFor, syncCursor, updateEmpty, updateNotice } from "./list.js";
+import { forwardBadge, forwardSection } from "./forward.js";
 import { signatureBadge, signatureSection } from "./signature.js";
 import { scheduleStats } from "./stats.js";
 import { ORIGIN, state } from "./state.js";
@@ -30,6 +31,11 @@ export function routeFromHash() {
   const match = /^#\/requests\/(\d+)$/.exec(location.hash);
   if (match) showDetail(Number(match[1]));
   else if (state.openId !== null) closeDetail();
+}
+
+/** Shows the open record again when it changed (a forwarding attempt landed). */
+export function refreshDetail(id) {
+  if (state.openId === id) showDetail(id);
 }
 
 async function showDetail(id) {
@@ -102,6 +108,7 @@ function renderDetail(detail, r) {
       el("span", { class: `badge badge-${vclass}`, text: vlabel, title: vtitle }),
       r.warning_count ? el("span", { class: "badge badge-warn", text: plural(r.warning_count, "warning") }) : null,
       signatureBadge(r),
+      forwardBadge(r),
       r.duplicate_of !== null
         ? el("a", { class: "badge badge-dup", href: `#/requests/${Number(r.duplicate_of)}`, text: `duplicate of #${r.duplicate_of}` })
         : null,
@@ -180,9 +187,11 @@ function renderDetail(detail, r) {
       inactive: `endpoint ${r.endpoint} is inactive`,
       unauthorized: `endpoint ${r.endpoint}'s required header was missing`,
       default: "no endpoint: --status",
+      proxy: `endpoint ${r.endpoint} proxies: the target's answer`,
     }[r.response.reason] || r.response.reason;
     detail.appendChild(section("Answered", el("p", { class: "answered", text: `${answeredText(r.response)} (${why})` })));
   }
+  detail.appendChild(forwardSection(r, () => showDetail(r.id)));
   detail.appendChild(section("Body", renderBody(r)));
 
   const headers = el("table", { class: "kv", id: "headers" }, el("tbody", null, r.headers.map(([name, value]) => el("tr", null, el("th", { text: name }), el("td", { text: value })))));

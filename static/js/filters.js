@@ -6,8 +6,8 @@ import { $, el } from "./dom.js";
 import { state } from "./state.js";
 
 export const FILTER_KEYS = [
-  "q", "method", "envelope", "valid", "signature", "duplicate", "event", "header", "endpoint", "status", "key", "since",
-  "until",
+  "q", "method", "envelope", "valid", "signature", "forward", "duplicate", "event", "header", "endpoint", "status", "key",
+  "since", "until",
 ];
 
 export function hasFilters() {

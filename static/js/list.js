@@ -5,6 +5,7 @@
 import { $, clear, el, fmtAbsolute, fmtRelative, fmtSize, plural, toast, verdict } from "./dom.js";
 import { api, listQuery } from "./api.js";
 import { hasFilters } from "./filters.js";
+import { forwardBadge } from "./forward.js";
 import { signatureBadge } from "./signature.js";
 import { PAGE_SIZE, state } from "./state.js";
 
@@ -17,6 +18,7 @@ export function rowFor(id) {
 /** What a request was answered, in a few characters: "→ 500", "→ 200 after 1500 ms". */
 export function answeredText(response) {
   if (!response) return "";
+  if (response.status === 0) return "→ waiting for the target";
   const delay = response.delay_ms > 0 ? ` after ${response.delay_ms} ms` : "";
   return `→ ${response.status}${delay}`;
 }
@@ -31,6 +33,7 @@ function renderRow(s, fresh) {
     s.envelope ? el("span", { class: "badge badge-env", text: s.envelope, title: "envelope" }) : null,
     el("span", { class: `badge badge-${vclass}`, text: vlabel, title: vtitle }),
     signatureBadge(s),
+    forwardBadge(s),
     s.duplicate_of !== null
       ? el("a", {
           class: "badge badge-dup",
@@ -94,6 +97,14 @@ export function insertRow(s, fresh) {
   }
   list.insertBefore(row, before);
   return true;
+}
+
+/** Shows a stored request's changed summary (its forwarding landed) in its row, if the list has it. */
+export function replaceRow(s) {
+  if (!state.rows.has(s.id)) return;
+  state.rows.set(s.id, s);
+  const row = rowFor(s.id);
+  if (row) row.replaceWith(renderRow(s, false));
 }
 
 export function removeRow(id) {

@@ -1,12 +1,12 @@
 // The live stream (/_/events): connecting and reconnecting from the last known id with the active filters,
-// arrivals (shown, counted, or held while paused), deletions, evictions, clears, skipped bursts and resyncs.
+// arrivals (shown, counted, or held while paused), updates, deletions, evictions, clears, skipped bursts and resyncs.
 
 import { $ } from "./dom.js";
 import { api, filterParams } from "./api.js";
 import { boothArrival, renderBoothRecent } from "./booth.js";
-import { markDetailGone, onDeleted } from "./detail.js";
+import { markDetailGone, onDeleted, refreshDetail } from "./detail.js";
 import { addKnownEvent, hasFilters } from "./filters.js";
-import { clearList, insertRow, reloadList, updateEmpty, updateNotice } from "./list.js";
+import { clearList, insertRow, reloadList, replaceRow, updateEmpty, updateNotice } from "./list.js";
 import { countArrival, refreshStats, scheduleStats } from "./stats.js";
 import { state } from "./state.js";
 
@@ -55,6 +55,12 @@ export function connect() {
       handle(data);
     });
   on("request", onArrival);
+  // A stored request changed (its forwarding landed): its row and, when open, its detail show it.
+  on("updated", (s) => {
+    state.buffered = state.buffered.map((b) => (b.id === s.id ? s : b));
+    replaceRow(s);
+    refreshDetail(s.id);
+  });
   on("deleted", ({ id }) => onDeleted([id]));
   on("evicted", ({ through }) => {
     onDeleted([...state.rows.keys()].filter((id) => id <= through));

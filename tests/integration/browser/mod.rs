@@ -4,6 +4,7 @@
 //! is small and shared. Without Chromium and chromedriver the browser tests say so loudly and pass; with
 //! `HOOKSCOPE_REQUIRE_BROWSER=1` (set in CI) a missing browser fails them.
 
+mod forward;
 mod harness;
 mod page;
 mod screenshots;
