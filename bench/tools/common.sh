@@ -48,3 +48,25 @@ full_load() {
     KEY_SEED=$RANDOM$RANDOM taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"$2s" -s "$ROOT/bench/post.lua" \
         "http://127.0.0.1:$1"
 }
+
+# stop: stops the server serve started.
+stop() {
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=
+}
+
+# field NAME: reads one figure from wrk's WRKJSON line on stdin.
+field() { sed -n "s/^WRKJSON .*\"$1\":\([0-9.]*\).*/\1/p"; }
+
+# throughput NAME ARGS...: hookscope on $port with ARGS on a fresh store, a warm-up, then full_load for $seconds;
+# prints NAME and req/s.
+throughput() {
+    local name=$1
+    shift
+    rm -f "$work"/db*
+    serve "$port" "$BIN" --listen "127.0.0.1:$port" --db "$work/db" "$@"
+    full_load "$port" 1 >/dev/null
+    echo "$name $(full_load "$port" "$seconds" | field rps)"
+    stop
+}

@@ -17,12 +17,6 @@ seconds=${4:-10}
 port=${PORT:-9400}
 require "$before" "$after" "$EXAMPLES/baseline"
 
-stop() {
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=
-}
-
 # measure NAME COMMAND...: serves COMMAND, warms it up, runs the load, prints NAME and its requests a second.
 measure() {
     local name=$1
@@ -30,7 +24,7 @@ measure() {
     serve "$port" "$@"
     full_load "$port" 1 >/dev/null
     local rps
-    rps=$(full_load "$port" "$seconds" | sed -n 's/^WRKJSON .*"rps":\([0-9.]*\).*/\1/p')
+    rps=$(full_load "$port" "$seconds" | field rps)
     stop
     echo "$name $rps"
 }

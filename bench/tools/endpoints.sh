@@ -18,19 +18,6 @@ for n in $(seq 100); do
     printf '[[endpoint]]\nname = "e%d"\npath = "/e%d/**"\nrespond = [{ status = 200 }]\n\n' "$n" "$n" >>"$config"
 done
 
-stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; }
-field() { sed -n "s/^WRKJSON .*\"$1\":\([0-9.]*\).*/\1/p"; }
-
-# throughput NAME ARGS...: a fresh store, a warm-up, the measured run; prints NAME and req/s.
-throughput() {
-    local name=$1
-    shift
-    rm -f "$work"/db*
-    serve "$port" "$BIN" --listen "127.0.0.1:$port" --db "$work/db" "$@"
-    full_load "$port" 1 >/dev/null
-    echo "$name $(full_load "$port" "$seconds" | field rps)"
-    stop
-}
 
 # latency NAME WAITERS: the bench's load for SECONDS while WAITERS connections wait on the delayed path; prints p99 (µs).
 latency() {

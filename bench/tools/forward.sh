@@ -24,19 +24,6 @@ until curl -fs -o /dev/null "http://127.0.0.1:$target_port/"; do sleep 0.05; don
 printf '[[endpoint]]\nname = "proxy"\npath = "/proxy"\nforward = { url = "http://127.0.0.1:%s/", mode = "proxy" }\n' \
     "$target_port" >"$work/proxy.toml"
 
-stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; }
-field() { sed -n "s/^WRKJSON .*\"$1\":\([0-9.]*\).*/\1/p"; }
-
-# throughput NAME ARGS...: a fresh store, a warm-up, the measured run; prints NAME and req/s.
-throughput() {
-    local name=$1
-    shift
-    rm -f "$work"/db*
-    serve "$port" "$BIN" --listen "127.0.0.1:$port" --db "$work/db" "$@"
-    full_load "$port" 1 >/dev/null
-    echo "$name $(full_load "$port" "$seconds" | field rps)"
-    stop
-}
 
 # p50 NAME URL: one connection for SECONDS; prints NAME and p50 in µs.
 p50() {

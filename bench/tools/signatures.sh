@@ -21,8 +21,6 @@ for name in valid invalid; do
     printf '[[endpoint]]\nname = "github"\npath = "/github"\nverify = { scheme = "github", secrets = ["%s"] }\n' "$key" >"$work/$name.toml"
 done
 
-stop() { kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; }
-field() { sed -n "s/^WRKJSON .*\"$1\":\([0-9.]*\).*/\1/p"; }
 load() {
     BODY=$body SIGNATURE=$signature KEY_SEED=$RANDOM taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"$1s" -s "$ROOT/bench/signed.lua" \
         "http://127.0.0.1:$port"

@@ -466,6 +466,11 @@ impl Endpoints {
         self.snapshot().is_empty()
     }
 
+    /// The endpoint with that name.
+    pub fn by_name(&self, name: &str) -> Option<Arc<Endpoint>> {
+        self.snapshot().iter().find(|endpoint| endpoint.name == name).cloned()
+    }
+
     /// The endpoint with that id.
     pub fn get(&self, id: i64) -> Option<Arc<Endpoint>> {
         self.snapshot().iter().find(|endpoint| endpoint.id == id).cloned()

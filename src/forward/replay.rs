@@ -50,13 +50,7 @@ fn sign_afresh(request: &StoredRequest, sent: &mut Outgoing, endpoints: &Endpoin
     let endpoint = request
         .endpoint
         .as_deref()
-        .and_then(|name| {
-            endpoints
-                .snapshot()
-                .iter()
-                .find(|endpoint| endpoint.name == name)
-                .cloned()
-        })
+        .and_then(|name| endpoints.by_name(name))
         .ok_or_else(|| refused("its request belongs to no endpoint"))?;
     let verification = endpoint
         .verify

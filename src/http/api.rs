@@ -56,14 +56,11 @@ async fn explain_signature(state: &AppState, detail: &mut Detail) -> Result<(), 
         return Ok(());
     }
     let id = detail.summary.id;
-    let endpoint = detail.summary.endpoint.as_deref().and_then(|name| {
-        state
-            .endpoints
-            .snapshot()
-            .iter()
-            .find(|endpoint| endpoint.name == name)
-            .cloned()
-    });
+    let endpoint = detail
+        .summary
+        .endpoint
+        .as_deref()
+        .and_then(|name| state.endpoints.by_name(name));
     if let Some(kept) = endpoint.as_ref().and_then(|endpoint| endpoint.explanation(id)) {
         if let Some(check) = detail.signature_check.as_mut() {
             check.explanation = Some(Explanation::clone(&kept));

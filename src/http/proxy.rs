@@ -9,7 +9,7 @@ use super::AppState;
 use super::response::{Body, json, with_body};
 use crate::endpoints::forward::Forwarding;
 use crate::endpoints::{Endpoint, Reason};
-use crate::forward::{Failure, plan_for};
+use crate::forward::plan_for;
 use crate::record::{AttemptKind, AttemptOutcome, ForwardState, ResponseRecord, StoredRequest};
 
 /// Headers of the target's answer that belong to its connection, or that hyper sets for the sender's.
@@ -66,7 +66,7 @@ pub async fn answer(
             } else {
                 StatusCode::BAD_GATEWAY
             },
-            &failure_sentence(failure),
+            &failure.to_string(),
         ),
     };
     let status = response.status().as_u16();
@@ -98,10 +98,6 @@ pub async fn answer(
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
     response
-}
-
-fn failure_sentence(failure: &Failure) -> String {
-    failure.to_string()
 }
 
 fn gateway_error(status: StatusCode, why: &str) -> Response<Body> {

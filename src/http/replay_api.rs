@@ -73,14 +73,7 @@ async fn read_replay(request: Request<Incoming>) -> Result<Replay, ApiError> {
 /// Where a request goes: the replay's URL, or its endpoint's forwarding; `None` when it has neither.
 fn plan(state: &AppState, endpoint: Option<&str>, replay: &Replay) -> Result<Option<DeliveryPlan>, ApiError> {
     let forwarding = endpoint
-        .and_then(|name| {
-            state
-                .endpoints
-                .snapshot()
-                .iter()
-                .find(|endpoint| endpoint.name == name)
-                .cloned()
-        })
+        .and_then(|name| state.endpoints.by_name(name))
         .and_then(|endpoint| endpoint.forward.clone());
     let mut plan = match (&replay.url, &forwarding) {
         (Some(url), _) => {

@@ -10,15 +10,6 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::target::{Reply, Target, free_port};
 
-/// Makes an endpoint through the API.
-async fn create(app: &TestApp, endpoint: Value) -> Value {
-    let response = send_json(app, Method::POST, "/_/api/endpoints", endpoint).await;
-    let status = response.status();
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(status, 201, "{body}");
-    body
-}
-
 /// Waits until request `id`'s summary says `forward` is `state` (at most 20 s) and returns its detail.
 async fn forwarded(app: &TestApp, id: i64, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -58,7 +49,7 @@ fn names(received: &crate::target::Received) -> Vec<&str> {
 async fn mirror_delivers_the_request_byte_exact_after_answering_the_sender() {
     let target = Target::start().await;
     let app = spawn_app().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "app", "path": "/hooks/**", "forward": {"url": target.url("/app")}}),
     )
@@ -109,8 +100,7 @@ async fn mirror_delivers_the_request_byte_exact_after_answering_the_sender() {
 async fn proxy_mode_answers_with_the_target_or_502_and_504_and_records_it() {
     let target = Target::start().await;
     let app = spawn_app().await;
-    create(
-        &app,
+    create_endpoint(&app,
         json!({"name": "app", "path": "/proxy", "forward": {"url": target.url("/in"), "mode": "proxy", "timeout_ms": 300}}),
     )
     .await;
@@ -161,7 +151,7 @@ async fn proxy_mode_answers_with_the_target_or_502_and_504_and_records_it() {
 async fn deliveries_to_a_target_that_is_down_wait_and_arrive_in_order_once_it_is_up() {
     let port = free_port();
     let app = spawn_app().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "app", "path": "/hooks/**", "forward": {"url": format!("http://{port}/in")}}),
     )
@@ -199,13 +189,13 @@ async fn the_outbox_outlives_a_restart_and_nothing_is_sent_twice() {
     let db = dir.path().join("outbox.db");
     let port = free_port();
     let app = spawn_app_at(&db, |_| {}).await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "app", "path": "/hooks/**", "forward": {"url": format!("http://{port}/in")}}),
     )
     .await;
     let before = Target::start().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "done", "path": "/done", "forward": {"url": before.url("/")}}),
     )
@@ -254,7 +244,7 @@ async fn only_loopback_targets_pass_never_hookscope_itself_and_redirects_are_not
         assert_eq!(error["path"], "/forward/url", "{error}");
     }
     // A name (here a decimal IPv4 address, which the resolver reads as 192.0.2.2) is judged once resolved.
-    create(
+    create_endpoint(
         &app,
         json!({"name": "sneaky", "path": "/sneaky", "forward": {"url": "http://3221225986:9/"}}),
     )
@@ -278,7 +268,7 @@ async fn only_loopback_targets_pass_never_hookscope_itself_and_redirects_are_not
         headers: vec![("Location".into(), "http://10.1.2.3/".into())],
         ..Reply::status(302)
     }]);
-    create(
+    create_endpoint(
         &app,
         json!({"name": "redirect", "path": "/redirect", "forward": {"url": target.url("/")}}),
     )
@@ -295,7 +285,7 @@ async fn a_replay_is_sent_as_captured_as_edited_or_signed_afresh() {
     let target = Target::start().await;
     let app = spawn_app().await;
     let secret = "whsec_test_secret";
-    create(
+    create_endpoint(
         &app,
         json!({"name": "stripe", "path": "/stripe", "verify": {"scheme": "stripe", "secrets": [secret]},
                "forward": {"url": target.url("/stripe")}}),
@@ -399,7 +389,7 @@ async fn a_replay_is_sent_as_captured_as_edited_or_signed_afresh() {
 async fn every_failed_delivery_is_replayed_in_order_once_the_app_is_fixed() {
     let target = Target::start().await;
     let app = spawn_app().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "app", "path": "/hooks/**", "forward": {"url": target.url("/in"), "retries": 0}}),
     )
@@ -438,7 +428,7 @@ async fn every_failed_delivery_is_replayed_in_order_once_the_app_is_fixed() {
 async fn a_pending_delivery_is_kept_from_eviction_and_cancelled_with_its_request() {
     let port = free_port();
     let app = spawn_app_with(|c| c.store.keep = Some(2)).await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "app", "path": "/hooks/**", "forward": {"url": format!("http://{port}/in")}}),
     )

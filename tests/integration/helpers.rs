@@ -141,6 +141,15 @@ pub async fn send_json(app: &TestApp, method: reqwest::Method, path: &str, body:
         .expect("answer")
 }
 
+/// Makes an endpoint through the API, checks it was created, and returns it as the API shows it.
+pub async fn create_endpoint(app: &TestApp, endpoint: Value) -> Value {
+    let response = send_json(app, reqwest::Method::POST, "/_/api/endpoints", endpoint).await;
+    let status = response.status();
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 /// The ids of a list page.
 pub fn ids_of(page: &Value) -> Vec<i64> {
     page["requests"]

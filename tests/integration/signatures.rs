@@ -16,15 +16,6 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Makes an endpoint through the API and checks it was created.
-async fn create(app: &TestApp, endpoint: Value) -> Value {
-    let response = send_json(app, Method::POST, "/_/api/endpoints", endpoint).await;
-    let status = response.status();
-    let body: Value = response.json().await.expect("JSON");
-    assert_eq!(status, 201, "{body}");
-    body
-}
-
 /// The headers `scheme` signs `body` with for a request to `url`.
 fn signed(scheme: Scheme, secret: &str, body: &[u8], url: &str, timestamp: i64) -> Vec<(String, String)> {
     sign(
@@ -62,8 +53,7 @@ async fn each_scheme_verifies_a_real_signature_and_says_which_secret_matched() {
         };
         let path = format!("/hooks/{scheme}");
         let public_url = "https://abc.example.dev";
-        create(
-            &app,
+        create_endpoint(&app,
             json!({"name": scheme, "path": path, "verify": {"scheme": scheme, "secrets": [secret], "public_url": public_url}}),
         )
         .await;
@@ -85,7 +75,7 @@ async fn each_scheme_verifies_a_real_signature_and_says_which_secret_matched() {
         );
     }
     // An `hmac` sender: SHA-512 in base64 after a prefix, over the timestamp and the body.
-    create(
+    create_endpoint(
         &app,
         json!({"name": "custom", "path": "/hooks/custom", "verify": {
             "scheme": "hmac", "secrets": ["k3y"], "header": "X-Acme-Signature", "prefix": "sha512=",
@@ -128,13 +118,12 @@ struct Failure {
 #[tokio::test]
 async fn each_failure_has_its_reason_at_capture_and_its_explanation_in_the_detail() {
     let app = spawn_app().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "gh", "path": "/gh", "verify": {"scheme": "github", "secrets": ["s3cret-value-abc"]}}),
     )
     .await;
-    create(
-        &app,
+    create_endpoint(&app,
         json!({"name": "sw", "path": "/sw", "verify": {"scheme": "standard-webhooks", "secrets": [SW_SECRET], "tolerance_s": 60}}),
     )
     .await;
@@ -205,8 +194,7 @@ async fn each_failure_has_its_reason_at_capture_and_its_explanation_in_the_detai
 #[tokio::test]
 async fn a_rotated_secret_auto_detection_unchecked_and_unsigned() {
     let app = spawn_app().await;
-    create(
-        &app,
+    create_endpoint(&app,
         json!({"name": "any", "path": "/any/**", "verify": {"secrets": ["old-secret-value-1", "whsec_new-secret-value-2"]}}),
     )
     .await;
@@ -255,7 +243,7 @@ async fn a_rotated_secret_auto_detection_unchecked_and_unsigned() {
 #[tokio::test]
 async fn the_api_masks_secrets_keeps_one_sent_back_masked_and_refuses_env_secrets() {
     let app = spawn_app().await;
-    let created = create(
+    let created = create_endpoint(
         &app,
         json!({"name": "sw", "path": "/sw", "verify": {"scheme": "standard-webhooks", "secrets": [SW_SECRET]}}),
     )
@@ -326,7 +314,7 @@ async fn the_api_masks_secrets_keeps_one_sent_back_masked_and_refuses_env_secret
 #[tokio::test]
 async fn a_large_body_is_verified_off_the_runtime() {
     let app = spawn_app().await;
-    create(
+    create_endpoint(
         &app,
         json!({"name": "big", "path": "/big", "verify": {"secrets": ["s3cret"]}}),
     )
