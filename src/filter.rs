@@ -75,6 +75,8 @@ pub struct Filter {
     pub signature: Option<SignatureVerdict>,
     /// Where it stands with forwarding.
     pub forward: Option<ForwardState>,
+    /// The environment its profile names (`staging`).
+    pub environment: Option<String>,
     /// Received at or after this time, in milliseconds since the epoch (`since=` in RFC 3339).
     pub since_ms: Option<i64>,
     /// Received before this time (`until=` in RFC 3339).
@@ -111,7 +113,7 @@ pub struct FilterError {
 
 impl Filter {
     /// The query parameters a filter takes; others are left to the caller (`limit`, `before`, `after`, ...).
-    pub const PARAMETERS: [&'static str; 15] = [
+    pub const PARAMETERS: [&'static str; 16] = [
         "method",
         "path",
         "envelope",
@@ -125,6 +127,7 @@ impl Filter {
         "key",
         "signature",
         "forward",
+        "environment",
         "since",
         "until",
     ];
@@ -156,6 +159,7 @@ impl Filter {
                 "key" => filter.key = text,
                 "signature" => filter.signature = text.map(|verdict| parse_signature(&verdict)).transpose()?,
                 "forward" => filter.forward = text.map(|state| parse_forward(&state)).transpose()?,
+                "environment" => filter.environment = text,
                 "since" => filter.since_ms = text.map(|time| parse_time("since", &time)).transpose()?,
                 "until" => filter.until_ms = text.map(|time| parse_time("until", &time)).transpose()?,
                 _ => {}
@@ -208,6 +212,10 @@ impl Filter {
                 .is_none_or(|key| summary.idempotency_key.as_deref() == Some(key.as_str()))
             && self.signature.is_none_or(|verdict| summary.signature == verdict)
             && self.forward.is_none_or(|state| summary.forward == state)
+            && self
+                .environment
+                .as_ref()
+                .is_none_or(|environment| summary.environment.as_deref() == Some(environment.as_str()))
             && (self.since_ms.is_none() && self.until_ms.is_none() || {
                 let received = chrono::DateTime::parse_from_rfc3339(&summary.received_at)
                     .map_or(0, |time| time.timestamp_millis());
@@ -290,6 +298,9 @@ impl Filter {
         }
         if let Some(state) = self.forward {
             query.append_pair("forward", state.as_str());
+        }
+        if let Some(environment) = &self.environment {
+            query.append_pair("environment", environment);
         }
         for (name, time) in [("since", self.since_ms), ("until", self.until_ms)] {
             if let Some(time) = time {
@@ -393,17 +404,20 @@ fn parse_profile(name: &str) -> Result<ProfileFilter, FilterError> {
     if name == ProfileFilter::NONE {
         return Ok(ProfileFilter::None);
     }
-    match registry::by_name(name) {
-        Some(profile) => Ok(ProfileFilter::Is(profile.name().to_owned())),
-        None => {
-            let names: Vec<&str> = registry::names().chain([ProfileFilter::NONE]).collect();
-            Err(FilterError {
-                parameter: "envelope",
-                value: name.to_owned(),
-                expected: format!("one of {}", names.join(", ")),
-            })
-        }
+    // Any profile's name, built in or custom (a custom one may be defined later, or gone with its requests).
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
+    if valid {
+        return Ok(ProfileFilter::Is(name.to_owned()));
     }
+    let names: Vec<&str> = registry::names().chain([ProfileFilter::NONE]).collect();
+    Err(FilterError {
+        parameter: "envelope",
+        value: name.to_owned(),
+        expected: format!("a profile's name ({}, or a custom one's)", names.join(", ")),
+    })
 }
 
 /// Whether `haystack`, with its ASCII letters in lower case, contains `needle` (already lower case): SQLite's
@@ -474,7 +488,7 @@ mod tests {
         for (raw, parameter) in [
             ("valid=maybe", "valid"),
             ("duplicate=1", "duplicate"),
-            ("envelope=bogus", "envelope"),
+            ("envelope=bo gus", "envelope"),
         ] {
             let error = Filter::from_query(raw).expect_err(raw);
             assert_eq!(error.parameter, parameter);
@@ -541,6 +555,10 @@ mod tests {
         let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
         assert_eq!(matches("forward=failed"), Some(true));
         assert_eq!(matches("forward=ok"), Some(false));
+        s.environment = Some("staging".into());
+        let matches = |raw: &str| Filter::from_query(raw).expect(raw).matches(&s, None);
+        assert_eq!(matches("environment=staging"), Some(true));
+        assert_eq!(matches("environment=production"), Some(false));
         assert_eq!(
             matches("since=2026-11-22T10:15:30.123Z&until=2026-11-22T10:15:30.124Z"),
             Some(true)

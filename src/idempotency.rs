@@ -5,6 +5,9 @@
 /// `webhook-id` is the Standard Webhooks header.
 pub const KEY_HEADERS: &[&str] = &["idempotency-key", "webhook-id"];
 
+/// How the key headers are named where a key's source is shown.
+const KEY_HEADER_NAMES: &[&str] = &["Idempotency-Key", "webhook-id"];
+
 /// The request's idempotency key as raw bytes: the body's key when the envelope has one, else the first non-empty
 /// value of the first key header present. Raw bytes, so that header values differing only in non-UTF-8 bytes stay
 /// different keys.
@@ -12,15 +15,25 @@ pub fn request_key<'a>(
     body_key: Option<&'a str>,
     headers: impl IntoIterator<Item = (&'a str, &'a [u8])> + Clone,
 ) -> Option<Vec<u8>> {
-    if let Some(key) = body_key.filter(|key| !key.is_empty()) {
-        return Some(key.as_bytes().to_vec());
+    request_key_with_source(body_key.map(|key| (key, "body")), headers).map(|(key, _)| key)
+}
+
+/// The request's idempotency key and where it came from: the profile's own key (`(key, source)`, from its body or
+/// a header of its provider) wins over the generic ones; then the first non-empty key header, in the order of
+/// [`KEY_HEADERS`] (`header Idempotency-Key`).
+pub fn request_key_with_source<'a>(
+    own: Option<(&'a str, &'a str)>,
+    headers: impl IntoIterator<Item = (&'a str, &'a [u8])> + Clone,
+) -> Option<(Vec<u8>, String)> {
+    if let Some((key, source)) = own.filter(|(key, _)| !key.is_empty()) {
+        return Some((key.as_bytes().to_vec(), source.to_owned()));
     }
-    KEY_HEADERS.iter().find_map(|wanted| {
+    KEY_HEADERS.iter().zip(KEY_HEADER_NAMES).find_map(|(wanted, shown)| {
         headers
             .clone()
             .into_iter()
             .find(|(name, value)| name.eq_ignore_ascii_case(wanted) && !value.is_empty())
-            .map(|(_, value)| value.to_vec())
+            .map(|(_, value)| (value.to_vec(), format!("header {shown}")))
     })
 }
 

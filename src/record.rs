@@ -329,6 +329,9 @@ pub struct Summary {
     /// Where it stands with forwarding: `none`, `pending`, `ok` or `failed`.
     #[serde(default)]
     pub forward: ForwardState,
+    /// The environment it names (`staging`), by its profile.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 impl Summary {
@@ -355,6 +358,7 @@ impl Summary {
             response: ResponseRecord::of(&Answer::default_with(200)),
             signature: SignatureVerdict::Unsigned,
             forward: ForwardState::None,
+            environment: None,
         }
     }
 }
@@ -385,6 +389,8 @@ pub struct Detail {
     pub signature_check: Option<SignatureCheck>,
     /// Every attempt to deliver it (forwarded or replayed), oldest first.
     pub forwards: Vec<Attempt>,
+    /// Where its idempotency key came from: `body /idempotency_key`, `header X-GitHub-Delivery`.
+    pub key_source: Option<String>,
 }
 
 /// A capture's signature check, as the detail shows it.
@@ -454,6 +460,7 @@ impl Detail {
             form: None,
             signature_check: None,
             forwards: Vec::new(),
+            key_source: None,
         }
     }
 

@@ -16,6 +16,9 @@ use crate::forward::Forwarder;
 use crate::forward::target::TargetRules;
 use crate::http::AppState;
 use crate::live;
+use crate::profiles::Profiles;
+use crate::profiles::set::{Defined, ProfileSource};
+use crate::profiles::spec::{Origin, ProfileSpec};
 use crate::server;
 use crate::store::{Location, OpenError, Store};
 
@@ -72,6 +75,13 @@ impl Application {
         let bound = listener.local_addr().unwrap_or(config.listen);
         let advertised_origin = crate::http::origin::advertised(config.public_url.as_deref(), bound).map(Arc::from);
         let endpoints = Arc::new(endpoints);
+        let profiles = match load_profiles(&config, &store).await {
+            Ok(profiles) => Arc::new(profiles),
+            Err(error) => {
+                store.close().await;
+                return Err(error);
+            }
+        };
         let shutdown = CancellationToken::new();
         let forwarder = Forwarder::new(
             store.clone(),
@@ -90,6 +100,7 @@ impl Application {
             state: AppState {
                 endpoints,
                 endpoint_changes: Arc::default(),
+                profiles,
                 forwarder,
                 advertised_origin,
                 live: live::Hub::start(&store),
@@ -130,6 +141,7 @@ impl Application {
             tokio::spawn(crate::config::watch::watch(
                 file.path.clone(),
                 Arc::clone(&self.state.endpoints),
+                Arc::clone(&self.state.profiles),
                 Arc::clone(&self.state.endpoint_changes),
                 self.state.shutdown.clone(),
             ));
@@ -210,6 +222,56 @@ async fn load_endpoints(config: &Config, store: &Store) -> Result<Endpoints, Sta
         list.push(endpoint);
     }
     Ok(Endpoints::new(list))
+}
+
+/// The custom profiles: the configuration file's, in order, then those made through the API, in the order made. A
+/// name used twice stops start-up with one sentence.
+async fn load_profiles(config: &Config, store: &Store) -> Result<Profiles, StartupError> {
+    let mut list: Vec<Defined> = Vec::new();
+    if let Some(file) = &config.file {
+        let folder = file.path.parent().unwrap_or(std::path::Path::new("."));
+        for spec in &file.profiles {
+            // Checked when the file was read, so this does not fail; should it, the profile is left out and said so.
+            match spec.build(Origin::File(folder)) {
+                Ok(profile) => list.push(Defined {
+                    profile: Arc::new(profile),
+                    spec: spec.clone(),
+                    source: ProfileSource::File,
+                }),
+                Err(error) => tracing::error!(profile = %spec.name, %error, "a profile of the file was left out"),
+            }
+        }
+    }
+    for text in store
+        .profiles()
+        .await
+        .map_err(|error| StartupError::Endpoints(error.to_string()))?
+    {
+        let built = serde_json::from_str::<ProfileSpec>(&text)
+            .map_err(|error| error.to_string())
+            .and_then(|spec| {
+                spec.build(Origin::Api)
+                    .map(|profile| (spec, profile))
+                    .map_err(|error| error.to_string())
+            });
+        match built {
+            Ok((spec, profile)) => {
+                if list.iter().any(|defined| defined.profile.name == spec.name) {
+                    return Err(StartupError::Endpoints(format!(
+                        "a profile of the configuration file is named {}, as one made through the API is; rename one of them",
+                        spec.name
+                    )));
+                }
+                list.push(Defined {
+                    profile: Arc::new(profile),
+                    spec,
+                    source: ProfileSource::Api,
+                });
+            }
+            Err(error) => tracing::error!(%error, "a stored profile could not be read, and is left out"),
+        }
+    }
+    Ok(Profiles::new(list))
 }
 
 /// A sentence when the database is already larger than `--max-db-size`: every capture is refused until requests are

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::endpoints::MAX_ENDPOINTS;
 use crate::endpoints::spec::{EndpointSpec, SpecError};
+use crate::profiles::spec::{Origin, ProfileSpec};
 
 /// The file looked for in the working folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "hookscope.toml";
@@ -17,6 +18,8 @@ pub const DEFAULT_FILE: &str = "hookscope.toml";
 struct Contents {
     #[serde(default)]
     endpoint: Vec<EndpointSpec>,
+    #[serde(default)]
+    profile: Vec<ProfileSpec>,
 }
 
 /// A configuration file, read and checked.
@@ -24,6 +27,8 @@ struct Contents {
 pub struct ConfigFile {
     pub path: PathBuf,
     pub endpoints: Vec<EndpointSpec>,
+    /// Custom profiles, in the order written.
+    pub profiles: Vec<ProfileSpec>,
 }
 
 /// Why a configuration file cannot be used; reads as one sentence.
@@ -44,6 +49,8 @@ pub enum FileError {
     Duplicate { path: String, line: usize, name: String },
     #[error("{path}: at most {MAX_ENDPOINTS} endpoints")]
     TooMany { path: String },
+    #[error("{path}: profile {name}: {error}")]
+    Profile { path: String, name: String, error: String },
 }
 
 /// Reads and checks the file at `path`.
@@ -87,9 +94,33 @@ pub fn load(path: &Path) -> Result<ConfigFile, FileError> {
             });
         }
     }
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut profile_names = std::collections::HashSet::new();
+    for (index, spec) in contents.profile.iter().enumerate() {
+        if let Err(error) = spec.build(Origin::File(folder)) {
+            let name = if error.pointer == "/name" {
+                format!("number {}", index + 1)
+            } else {
+                spec.name.clone()
+            };
+            return Err(FileError::Profile {
+                path: shown,
+                name,
+                error: error.to_string(),
+            });
+        }
+        if !profile_names.insert(spec.name.clone()) {
+            return Err(FileError::Profile {
+                path: shown,
+                name: spec.name.clone(),
+                error: "another profile is already named so".to_owned(),
+            });
+        }
+    }
     Ok(ConfigFile {
         path: path.to_path_buf(),
         endpoints: contents.endpoint,
+        profiles: contents.profile,
     })
 }
 

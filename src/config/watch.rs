@@ -1,7 +1,7 @@
 //! Edits of the configuration file take effect without a restart. The file is looked at every second (its size and
 //! modification time; no watcher to set up, and the same on every platform); a changed file is read and checked
 //! again. A good edit replaces the file's endpoints: one whose fields did not change keeps its place in its steps,
-//! one that changed starts again, and each keeps its id by name. A broken edit changes nothing, and the log says why.
+//! one that changed starts again, and each keeps its id by name; the file's custom profiles are replaced. A broken edit changes nothing, and the log says why.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::file;
 use crate::endpoints::{Endpoint, Endpoints, Source};
+use crate::profiles::Profiles;
+use crate::profiles::set::{Defined, ProfileSource};
+use crate::profiles::spec::Origin;
 
 /// How often the file is looked at.
 const EVERY: Duration = Duration::from_secs(1);
@@ -20,6 +23,7 @@ const EVERY: Duration = Duration::from_secs(1);
 pub async fn watch(
     path: PathBuf,
     endpoints: Arc<Endpoints>,
+    profiles: Arc<Profiles>,
     changes: Arc<tokio::sync::Mutex<()>>,
     shutdown: CancellationToken,
 ) {
@@ -43,7 +47,7 @@ pub async fn watch(
             Ok(Ok(file)) => {
                 let applied = {
                     let _changing = changes.lock().await;
-                    apply(&endpoints, &file)
+                    apply_profiles(&profiles, &file).and_then(|()| apply(&endpoints, &file))
                 };
                 log_applied(&path, applied);
             }
@@ -66,6 +70,39 @@ fn log_applied(path: &std::path::Path, applied: Result<usize, String>) {
 fn stamp(path: &std::path::Path) -> Option<(u64, SystemTime)> {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.len(), metadata.modified().ok()?))
+}
+
+/// Replaces the file's custom profiles by the file's new ones (ahead of the API's, in the file's order), or says why
+/// none changed.
+pub fn apply_profiles(profiles: &Profiles, file: &file::ConfigFile) -> Result<(), String> {
+    let current = profiles.snapshot();
+    let folder = file.path.parent().unwrap_or(std::path::Path::new("."));
+    let mut fresh = Vec::with_capacity(file.profiles.len());
+    for spec in &file.profiles {
+        if current
+            .iter()
+            .any(|defined| defined.spec.name == spec.name && defined.source != ProfileSource::File)
+        {
+            return Err(format!(
+                "a profile named {} is already defined through the API",
+                spec.name
+            ));
+        }
+        let profile = spec
+            .build(Origin::File(folder))
+            .map_err(|error| format!("profile {}: {error}", spec.name))?;
+        fresh.push(Arc::new(Defined {
+            profile: Arc::new(profile),
+            spec: spec.clone(),
+            source: ProfileSource::File,
+        }));
+    }
+    profiles.change(|list| {
+        list.retain(|defined| defined.source != ProfileSource::File);
+        fresh.append(list);
+        *list = fresh;
+    });
+    Ok(())
 }
 
 /// Replaces the file's endpoints by the file's new ones; returns how many there are, or why none changed.

@@ -81,6 +81,8 @@ pub struct Endpoint {
     pub active: bool,
     /// The profile its bodies must follow, by name.
     pub profile: Option<String>,
+    /// The environment its requests should name.
+    pub environment: Option<String>,
     pub require_header: Option<RequiredHeader>,
     /// The events subscribed to; empty for all.
     pub events: Vec<String>,
@@ -141,6 +143,7 @@ impl Endpoint {
             path,
             active: true,
             profile: None,
+            environment: None,
             require_header: None,
             events: Vec::new(),
             steps,
@@ -164,6 +167,7 @@ impl Endpoint {
             path: self.path.as_str().to_owned(),
             active: self.active,
             profile: self.profile.clone(),
+            environment: self.environment.clone(),
             require_header: self.require_header.clone(),
             events: self.events.clone(),
             respond: self

@@ -12,7 +12,6 @@ use super::pattern::PathPattern;
 use super::steps::{ANSWER_STATUSES, MAX_DELAY, MAX_STEPS, Step};
 use super::verify::VerifySpec;
 use super::{Chaos, Endpoint, RequiredHeader, Sequence, Source};
-use crate::profiles::registry;
 
 /// The most bytes of body one step answers with.
 pub const MAX_STEP_BODY: usize = 64 * 1024;
@@ -45,6 +44,9 @@ pub struct EndpointSpec {
     pub active: bool,
     #[serde(default)]
     pub profile: Option<String>,
+    /// The environment its requests should name (`staging`); one that names another gets a warning.
+    #[serde(default)]
+    pub environment: Option<String>,
     #[serde(default)]
     pub require_header: Option<RequiredHeader>,
     #[serde(default)]
@@ -124,14 +126,19 @@ impl EndpointSpec {
             return Err(refuse("/comment", "a comment is at most 1,000 characters"));
         }
         let path = PathPattern::parse(&self.path).map_err(|error| refuse("/path", error.to_string()))?;
+        // A custom profile may be defined after the endpoint that names it: whether it exists is checked where the
+        // profiles are known (the API, the configuration file), and a capture under a missing one says so.
         if let Some(profile) = &self.profile
-            && registry::by_name(profile).is_none()
+            && !valid_name(profile)
         {
-            let names: Vec<&str> = registry::names().collect();
-            return Err(refuse(
-                "/profile",
-                format!("no such profile; one of {}", names.join(", ")),
-            ));
+            return Err(refuse("/profile", "a profile's name is 1 to 64 of A-Z a-z 0-9 . _ -"));
+        }
+        if self
+            .environment
+            .as_ref()
+            .is_some_and(|environment| environment.is_empty() || environment.len() > 64)
+        {
+            return Err(refuse("/environment", "an environment is 1 to 64 bytes"));
         }
         if let Some(required) = &self.require_header {
             if hyper::header::HeaderName::from_bytes(required.name.as_bytes()).is_err() {
@@ -174,6 +181,7 @@ impl EndpointSpec {
         endpoint.comment = self.comment.clone();
         endpoint.active = self.active;
         endpoint.profile = self.profile.clone();
+        endpoint.environment = self.environment.clone();
         endpoint.require_header = self.require_header.clone();
         endpoint.events = self.events.clone();
         endpoint.sequence = self.sequence;
@@ -254,7 +262,7 @@ mod tests {
             (serde_json::json!({"name": "bad name", "path": "/x"}), "/name"),
             (serde_json::json!({"name": "a", "path": "x"}), "/path"),
             (
-                serde_json::json!({"name": "a", "path": "/x", "profile": "nope"}),
+                serde_json::json!({"name": "a", "path": "/x", "profile": "no pe"}),
                 "/profile",
             ),
             (

@@ -227,7 +227,7 @@ mod tests {
     fn unknown_values_are_refused() {
         for raw in [
             "valid=maybe",
-            "envelope=bogus",
+            "envelope=bo%20gus",
             "limit=0",
             "limit=501",
             "limit=x",

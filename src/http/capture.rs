@@ -18,8 +18,8 @@ use super::response::{Body, empty, json, with_body};
 use crate::endpoints::forward::Mode;
 use crate::endpoints::{Answer, Endpoint, Reason as AnswerReason, RequestFacts, template};
 use crate::forward::plan_for;
-use crate::idempotency::request_key;
-use crate::profiles::{Finding, Profile, Verdict, inspect_as, registry};
+use crate::idempotency::request_key_with_source;
+use crate::profiles::{Choice, Finding, Verdict, inspect_request};
 use crate::record::{AttemptKind, ForwardState, NewRequest, ResponseRecord, StoredRequest, header_text, now_ms};
 use crate::signatures::reading::{Message, OwnedMessage};
 use crate::signatures::{self, Check};
@@ -66,19 +66,26 @@ pub async fn capture(
     };
     let found = state.endpoints.find(&path);
     let endpoint = found.as_deref();
-    let required = endpoint
-        .and_then(|endpoint| endpoint.profile.as_deref())
-        .and_then(registry::by_name);
-    let mut verdict = inspect_off_thread(body.clone(), content_type.clone(), required).await?;
-    if let Some(endpoint) = endpoint {
-        warn_unsubscribed(endpoint, &mut verdict);
-    }
     let header_pairs: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect();
-    let idempotency_key = request_key(verdict.idempotency_key.as_deref(), header_pairs.iter().copied());
+    let choice = state
+        .profiles
+        .choice(endpoint.and_then(|endpoint| endpoint.profile.as_deref()));
+    let mut verdict = inspect(&body, content_type.as_deref(), &header_pairs, choice).await?;
+    if let Some(endpoint) = endpoint {
+        refuse_undefined_profile(state, endpoint, &mut verdict);
+        warn_unsubscribed(endpoint, &mut verdict);
+        warn_other_environment(endpoint, &mut verdict);
+    }
+    let keyed = request_key_with_source(
+        verdict.idempotency_key.as_deref().zip(verdict.key_source.as_deref()),
+        header_pairs.iter().copied(),
+    );
+    let (idempotency_key, key_source) = keyed.unzip();
+    verdict.key_source = key_source;
     let message = Message {
         headers: &header_pairs,
         body: &body,
@@ -89,7 +96,7 @@ pub async fn capture(
     let signature = check_signature(state, found.as_ref(), &message, &body).await?;
     // What the log line needs, kept before the request is handed to the store.
     let size = body.len();
-    let envelope = verdict.envelope.unwrap_or("none");
+    let envelope = verdict.envelope.clone().unwrap_or_else(|| "none".to_owned());
     let valid = verdict.valid;
 
     let remote_addr = sender(&parts.headers, remote, state.config.trust_forwarded);
@@ -271,6 +278,43 @@ impl TemplateInput {
     }
 }
 
+/// Marks a request invalid when its endpoint requires a profile that is not defined (a custom one deleted since).
+fn refuse_undefined_profile(state: &AppState, endpoint: &Endpoint, verdict: &mut Verdict) {
+    let Some(name) = endpoint.profile.as_deref() else {
+        return;
+    };
+    if state.profiles.by_name(name).is_none() {
+        verdict.valid = Some(false);
+        verdict.envelope = Some(name.to_owned());
+        verdict.errors.insert(
+            0,
+            Finding {
+                path: String::new(),
+                message: format!(
+                    "endpoint {} requires the profile {name}, which is not defined (GET /_/api/profiles lists them)",
+                    endpoint.name
+                ),
+            },
+        );
+    }
+}
+
+/// Warns when an endpoint expects an environment and the request names another.
+fn warn_other_environment(endpoint: &Endpoint, verdict: &mut Verdict) {
+    let (Some(expected), Some(actual)) = (endpoint.environment.as_deref(), verdict.environment.as_deref()) else {
+        return;
+    };
+    if expected != actual {
+        verdict.warnings.push(Finding {
+            path: String::new(),
+            message: format!(
+                "environment: this request is {actual}, and endpoint {} expects {expected}",
+                endpoint.name
+            ),
+        });
+    }
+}
+
 /// Warns when an endpoint subscribes to some events and the request's is not among them.
 fn warn_unsubscribed(endpoint: &Endpoint, verdict: &mut Verdict) {
     if endpoint.events.is_empty() {
@@ -349,14 +393,32 @@ async fn check_signature(
     .map_err(|error| ApiError::Internal(error.into()))
 }
 
-async fn inspect_off_thread(
-    body: Bytes,
-    content_type: Option<String>,
-    required: Option<&'static dyn Profile>,
+/// Inspects the request here, or on a blocking thread when the body is large, so that parsing (and validating) a
+/// large document never stalls the tasks serving other connections.
+async fn inspect(
+    body: &Bytes,
+    content_type: Option<&str>,
+    headers: &[(&str, &[u8])],
+    choice: Choice,
 ) -> Result<Verdict, ApiError> {
-    off_thread_if_large(body, move |body| inspect_as(body, content_type.as_deref(), required))
-        .await
-        .map_err(|error| ApiError::Internal(error.into()))
+    if body.len() <= INLINE_INSPECTION_LIMIT {
+        return Ok(inspect_request(body, content_type, headers, &choice));
+    }
+    let owned: Vec<(String, Vec<u8>)> = headers
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
+        .collect();
+    let content_type = content_type.map(str::to_owned);
+    let body = body.clone();
+    tokio::task::spawn_blocking(move || {
+        let pairs: Vec<(&str, &[u8])> = owned
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_slice()))
+            .collect();
+        inspect_request(&body, content_type.as_deref(), &pairs, &choice)
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.into()))
 }
 
 /// Runs `work` on the body here, or on a blocking thread when the body is large, so that parsing a large document

@@ -17,6 +17,7 @@ use super::response::{Body, empty, json};
 use crate::endpoints::spec::EndpointSpec;
 use crate::endpoints::{Endpoint, MAX_ENDPOINTS, Source, StatsView};
 use crate::forward::target::TargetRules;
+use crate::profiles::Profiles;
 use crate::signatures::Verification;
 
 /// The largest request body the API reads: a hundred steps of 64 KiB bodies, and room for the rest.
@@ -130,7 +131,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
-async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
+pub(super) async fn read_json(request: Request<Incoming>) -> Result<Value, ApiError> {
     parse_json(&read_bytes(request).await?)
 }
 
@@ -139,6 +140,7 @@ fn checked(
     value: Value,
     current: Option<&Verification>,
     rules: &TargetRules,
+    profiles: &Profiles,
 ) -> Result<(EndpointSpec, Endpoint), ApiError> {
     let mut spec: EndpointSpec = serde_json::from_value(value).map_err(|error| ApiError::Invalid {
         message: error.to_string(),
@@ -151,6 +153,14 @@ fn checked(
         message: error.message,
         pointer: error.pointer,
     })?;
+    if let Some(name) = &endpoint.profile
+        && profiles.by_name(name).is_none()
+    {
+        return Err(ApiError::Invalid {
+            message: format!("no such profile; one of {}", profiles.names().join(", ")),
+            pointer: "/profile".to_owned(),
+        });
+    }
     if let Some(forwarding) = &endpoint.forward {
         rules
             .check_literal(&forwarding.target)
@@ -189,7 +199,7 @@ async fn create(state: &AppState, value: Value) -> Result<Response<Body>, ApiErr
             pointer: String::new(),
         });
     }
-    let (spec, mut endpoint) = checked(value, None, state.forwarder.rules())?;
+    let (spec, mut endpoint) = checked(value, None, state.forwarder.rules(), &state.profiles)?;
     name_taken(state, &spec.name, None)?;
     endpoint.id = state.endpoints.allocate_id();
     let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
@@ -229,7 +239,12 @@ async fn replace(
     let _changing = state.endpoint_changes.lock().await;
     let current = found(state, id)?;
     writable(state, &current)?;
-    let (spec, mut endpoint) = checked(make(&current)?, current.verify.as_ref(), state.forwarder.rules())?;
+    let (spec, mut endpoint) = checked(
+        make(&current)?,
+        current.verify.as_ref(),
+        state.forwarder.rules(),
+        &state.profiles,
+    )?;
     name_taken(state, &spec.name, Some(current.id))?;
     endpoint.id = current.id;
     let text = serde_json::to_string(&endpoint.spec()).map_err(|error| ApiError::Internal(error.into()))?;
@@ -255,7 +270,7 @@ async fn delete(state: &AppState, id: &str) -> Result<Response<Body>, ApiError> 
 }
 
 /// Applies a JSON merge patch (RFC 7396): members set to `null` are removed, objects merge, anything else replaces.
-fn merge_patch(target: &mut Value, patch: Value) {
+pub(super) fn merge_patch(target: &mut Value, patch: Value) {
     match patch {
         Value::Object(members) => {
             if !target.is_object() {

@@ -10,6 +10,7 @@ mod endpoints_api;
 mod error;
 pub mod origin;
 mod page;
+mod profiles_api;
 mod proxy;
 mod qr;
 pub mod refusals;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub endpoints: Arc<crate::endpoints::Endpoints>,
     /// Held while the endpoints API changes the set, so that two changes cannot both take one name.
     pub endpoint_changes: Arc<tokio::sync::Mutex<()>>,
+    /// The custom profiles (the built-ins are static).
+    pub profiles: Arc<crate::profiles::Profiles>,
     /// Delivers requests to their endpoints' targets, and replays them.
     pub forwarder: crate::forward::Forwarder,
     /// The origin the page shows for hooks (see `origin.rs`); `None`: the Host the browser used.
@@ -88,6 +91,9 @@ pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketA
     let mut response = match checked {
         Ok(Some(early)) => early,
         Ok(None) if is_endpoints_api(request.uri().path()) => endpoints_api::route(&state, request)
+            .await
+            .unwrap_or_else(ApiError::into_response),
+        Ok(None) if is_api_under(request.uri().path(), "/_/api/profiles") => profiles_api::route(&state, request)
             .await
             .unwrap_or_else(ApiError::into_response),
         Ok(None) if replay_api::is_replay_path(request.uri().path()) => replay_api::route(&state, request)
@@ -188,5 +194,11 @@ fn over_header_limits(limits: &Limits, request: &Request<Incoming>) -> Option<(R
 
 /// Whether a path is the endpoints API's: `/_/api/endpoints` or below it.
 fn is_endpoints_api(path: &str) -> bool {
-    path == "/_/api/endpoints" || path.starts_with("/_/api/endpoints/")
+    is_api_under(path, "/_/api/endpoints")
+}
+
+/// Whether a path is `base` or below it.
+fn is_api_under(path: &str, base: &str) -> bool {
+    path.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

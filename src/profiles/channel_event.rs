@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::channels::allowed_events;
-use super::profile::{Facts, Findings, Profile, check_one_of, type_name};
+use super::profile::{Facts, Findings, Profile, Subject, check_one_of, member_resemblance, type_name};
 
 /// The members that make up the envelope.
 const MEMBERS: &[&str] = &["event", "message", "idempotency_key", "environment", "data"];
@@ -13,24 +13,29 @@ const MEMBERS: &[&str] = &["event", "message", "idempotency_key", "environment",
 pub struct ChannelEvent;
 
 impl Profile for ChannelEvent {
-    fn name(&self) -> &'static str {
-        "channel_event"
-    }
-
-    fn members(&self) -> &'static [&'static str] {
-        MEMBERS
+    fn name(&self) -> &str {
+        NAME
     }
 
     /// A string `event` or an `idempotency_key`: Slack's `event` is an object, and Stripe's and GitHub's payloads
     /// share only `data` or `environment` with this envelope.
-    fn claims(&self, object: &Map<String, Value>) -> bool {
-        matches!(object.get("event"), Some(Value::String(_))) || object.contains_key("idempotency_key")
+    fn resemblance(&self, subject: &Subject<'_>) -> usize {
+        subject.object().map_or(0, |object| {
+            let claims =
+                matches!(object.get("event"), Some(Value::String(_))) || object.contains_key("idempotency_key");
+            member_resemblance(object, claims, MEMBERS)
+        })
     }
 
-    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
-        check(object, findings)
+    fn check(&self, subject: &Subject<'_>, findings: &mut Findings) -> Facts {
+        subject
+            .object()
+            .map(|object| check(object, findings))
+            .unwrap_or_default()
     }
 }
+
+const NAME: &str = "channel_event";
 
 const ENVIRONMENTS: &[&str] = &["staging", "production"];
 
@@ -93,7 +98,7 @@ fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
         }
     };
 
-    check_one_of(object, "environment", ENVIRONMENTS, findings);
+    let environment = check_one_of(object, "environment", ENVIRONMENTS, findings).map(str::to_owned);
 
     match object.get("data") {
         None => findings.error("/data", "required member \"data\" is missing (an object)"),
@@ -108,8 +113,13 @@ fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
         Some(other) => findings.error("/data", format!("must be an object, not {}", type_name(other))),
     }
 
-    findings.warn_unexpected_members(object, &ChannelEvent);
-    Facts { event, idempotency_key }
+    findings.warn_unexpected_members(object, NAME, MEMBERS);
+    Facts {
+        event,
+        key_source: idempotency_key.as_ref().map(|_| "body /idempotency_key".to_owned()),
+        idempotency_key,
+        environment,
+    }
 }
 
 /// Checks that `event` is `channel.event` with a known channel and an event that channel allows.
@@ -157,7 +167,7 @@ mod tests {
 
     fn errors_of(body: &str) -> Vec<(String, String)> {
         let verdict = inspect(body.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some("channel_event"), "{body}");
+        assert_eq!(verdict.envelope.as_deref(), Some("channel_event"), "{body}");
         verdict.errors.into_iter().map(|f| (f.path, f.message)).collect()
     }
 

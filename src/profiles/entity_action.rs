@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::profile::{Facts, Findings, Profile, check_one_of, pointer, type_name};
+use super::profile::{Facts, Findings, Profile, Subject, check_one_of, member_resemblance, pointer, type_name};
 
 /// The members that make up the envelope.
 const MEMBERS: &[&str] = &["entity_id", "entity_type", "action_type", "result"];
@@ -11,23 +11,27 @@ const MEMBERS: &[&str] = &["entity_id", "entity_type", "action_type", "result"];
 pub struct EntityAction;
 
 impl Profile for EntityAction {
-    fn name(&self) -> &'static str {
-        "entity_action"
-    }
-
-    fn members(&self) -> &'static [&'static str] {
-        MEMBERS
+    fn name(&self) -> &str {
+        NAME
     }
 
     /// An `entity_type` or an `action_type`: `entity_id` or `result` alone are common words.
-    fn claims(&self, object: &Map<String, Value>) -> bool {
-        object.contains_key("entity_type") || object.contains_key("action_type")
+    fn resemblance(&self, subject: &Subject<'_>) -> usize {
+        subject.object().map_or(0, |object| {
+            let claims = object.contains_key("entity_type") || object.contains_key("action_type");
+            member_resemblance(object, claims, MEMBERS)
+        })
     }
 
-    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts {
-        check(object, findings)
+    fn check(&self, subject: &Subject<'_>, findings: &mut Findings) -> Facts {
+        subject
+            .object()
+            .map(|object| check(object, findings))
+            .unwrap_or_default()
     }
 }
+
+const NAME: &str = "entity_action";
 
 const ENTITY_TYPES: &[&str] = &["user", "company"];
 /// `test` is what the provider's test button sends.
@@ -62,12 +66,12 @@ fn check(object: &Map<String, Value>, findings: &mut Findings) -> Facts {
         (_, Some(other)) => findings.error(path, format!("must be an object, not {}", type_name(other))),
     }
 
-    findings.warn_unexpected_members(object, &EntityAction);
+    findings.warn_unexpected_members(object, NAME, MEMBERS);
     Facts {
         event: entity_type
             .zip(action_type)
             .map(|(entity, action)| format!("{entity}.{action}")),
-        idempotency_key: None,
+        ..Facts::default()
     }
 }
 
@@ -80,14 +84,14 @@ mod tests {
 
     fn errors_of(body: &str) -> Vec<(String, String)> {
         let verdict = inspect(body.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some("entity_action"), "{body}");
+        assert_eq!(verdict.envelope.as_deref(), Some("entity_action"), "{body}");
         verdict.errors.into_iter().map(|f| (f.path, f.message)).collect()
     }
 
     #[test]
     fn seed_example_is_valid() {
         let verdict = inspect(SEED_EXAMPLE.as_bytes(), Some("application/json"));
-        assert_eq!(verdict.envelope, Some("entity_action"));
+        assert_eq!(verdict.envelope.as_deref(), Some("entity_action"));
         assert_eq!(verdict.valid, Some(true), "{:?}", verdict.errors);
         assert_eq!(verdict.event.as_deref(), Some("user.new"));
         assert!(verdict.warnings.is_empty());

@@ -2,19 +2,29 @@
 //! object follows (see [`registry`]), and what is wrong or suspicious in it. Pure logic: no HTTP, no storage. The
 //! API and the record keep the word "envelope" for the profile a body was checked against.
 
+mod array_of_one;
 mod channel_event;
 pub mod channels;
+pub mod custom;
 mod entity_action;
+#[cfg(test)]
+mod examples;
+mod github;
 mod json;
 mod profile;
 #[cfg(test)]
 mod properties;
 pub mod registry;
+pub mod set;
+mod shopify;
+pub mod spec;
+mod standard_webhooks;
+mod stripe;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-pub use profile::{Facts, Finding, Findings, Profile};
+pub use profile::{Facts, Finding, Findings, Profile, Subject};
+pub use set::{Choice, ProfileRef, Profiles};
 
 /// What kind of bytes a body holds, so a viewer knows how to show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +68,7 @@ pub struct Verdict {
     /// What the bytes are.
     pub kind: BodyKind,
     /// The name of the profile the body was checked against, if it resembles one.
-    pub envelope: Option<&'static str>,
+    pub envelope: Option<String>,
     /// `Some(true)` when checked and clean, `Some(false)` with errors, `None` when there was nothing to check.
     pub valid: Option<bool>,
     /// The event name: `channel.event`, or `entity_type.action_type`.
@@ -67,28 +77,33 @@ pub struct Verdict {
     pub errors: Vec<Finding>,
     /// What is allowed but suspicious.
     pub warnings: Vec<Finding>,
-    /// The body's own idempotency key, for envelopes that carry one.
+    /// The profile's own idempotency key (from the body or a header), for profiles that name one.
     pub idempotency_key: Option<String>,
+    /// Where that key came from (`body /idempotency_key`, `header X-GitHub-Delivery`).
+    pub key_source: Option<String>,
+    /// The environment the request says it belongs to.
+    pub environment: Option<String>,
 }
 
-/// Inspects a body: its kind, its envelope, and every error and warning, each at its JSON path.
+/// Inspects a body with the built-in profiles, without headers: its kind, its profile, and every error and warning,
+/// each at its JSON path.
 pub fn inspect(body: &[u8], content_type: Option<&str>) -> Verdict {
-    inspect_as(body, content_type, None)
+    inspect_request(body, content_type, &[], &Choice::built_in())
 }
 
-/// Inspects a body that must follow `required` (an endpoint's profile), when given: a body of its kind gets its
-/// checks, and any other body is invalid with one error at `""` naming the profile expected. Without one, the
-/// profile the body resembles most checks it, as [`inspect`] does.
-pub fn inspect_as(body: &[u8], content_type: Option<&str>, required: Option<&'static dyn Profile>) -> Verdict {
+/// Inspects a request's body (and the headers profiles read) with the profile `choice` picks: an endpoint's
+/// required profile checks a body of its kind, and any other body is invalid with one error at `""` naming the
+/// profile expected.
+pub fn inspect_request(body: &[u8], content_type: Option<&str>, headers: &[(&str, &[u8])], choice: &Choice) -> Verdict {
     let not_of_kind = |verdict: &mut Verdict, profile: &dyn Profile| {
-        verdict.envelope = Some(profile.name());
+        verdict.envelope = Some(profile.name().to_owned());
         verdict.valid = Some(false);
         verdict.errors.insert(
             0,
             Finding {
                 path: String::new(),
                 message: format!(
-                    "this endpoint expects the {} profile, and this body is not of its kind (it has none of the members that make one)",
+                    "this endpoint expects the {} profile, and this request is not of its kind",
                     profile.name()
                 ),
             },
@@ -112,32 +127,6 @@ pub fn inspect_as(body: &[u8], content_type: Option<&str>, required: Option<&'st
     if body.is_empty() && says_json {
         findings.error("", "body is empty but its content type says JSON");
     }
-
-    let Some(parsed) = parsed else {
-        let kind = if body.is_empty() {
-            BodyKind::Empty
-        } else if std::str::from_utf8(body).is_ok() {
-            BodyKind::Text
-        } else {
-            BodyKind::Binary
-        };
-        let valid = if findings.errors.is_empty() { None } else { Some(false) };
-        let mut verdict = Verdict {
-            kind,
-            envelope: None,
-            valid,
-            event: None,
-            errors: findings.errors,
-            warnings: findings.warnings,
-            idempotency_key: None,
-        };
-        if let Some(profile) = required {
-            not_of_kind(&mut verdict, profile);
-        }
-        return verdict;
-    };
-
-    findings.warnings.extend(parsed.duplicate_keys);
     let mut verdict = Verdict {
         kind: BodyKind::Json,
         envelope: None,
@@ -146,28 +135,48 @@ pub fn inspect_as(body: &[u8], content_type: Option<&str>, required: Option<&'st
         errors: Vec::new(),
         warnings: Vec::new(),
         idempotency_key: None,
+        key_source: None,
+        environment: None,
     };
-    let object = match &parsed.value {
-        Value::Object(object) => Some(object),
-        _ => None,
+
+    let Some(parsed) = parsed else {
+        verdict.kind = if body.is_empty() {
+            BodyKind::Empty
+        } else if std::str::from_utf8(body).is_ok() {
+            BodyKind::Text
+        } else {
+            BodyKind::Binary
+        };
+        verdict.valid = if findings.errors.is_empty() { None } else { Some(false) };
+        verdict.errors = findings.errors;
+        verdict.warnings = findings.warnings;
+        if let Some(profile) = &choice.required {
+            not_of_kind(&mut verdict, &**profile);
+        }
+        return verdict;
     };
-    let chosen = match (required, object) {
-        (Some(profile), Some(object)) => profile.claims(object).then_some(profile),
-        (Some(_), None) => None,
-        (None, Some(object)) => registry::detect(object),
-        (None, None) => None,
+
+    findings.warnings.extend(parsed.duplicate_keys);
+    let subject = Subject {
+        value: &parsed.value,
+        headers,
     };
-    if let (Some(profile), Some(object)) = (chosen, object) {
-        let facts = profile.check(object, &mut findings);
-        verdict.envelope = Some(profile.name());
+    let chosen = choice
+        .choose(&subject)
+        .filter(|profile| choice.required.is_none() || profile.applies(&subject));
+    if let Some(profile) = &chosen {
+        let facts = profile.check(&subject, &mut findings);
+        verdict.envelope = Some(profile.name().to_owned());
         verdict.valid = Some(findings.errors.is_empty());
         verdict.event = facts.event;
         verdict.idempotency_key = facts.idempotency_key;
+        verdict.key_source = facts.key_source;
+        verdict.environment = facts.environment;
     }
     verdict.errors = findings.errors;
     verdict.warnings = findings.warnings;
-    if let (Some(profile), None) = (required, chosen) {
-        not_of_kind(&mut verdict, profile);
+    if let (Some(profile), None) = (&choice.required, &chosen) {
+        not_of_kind(&mut verdict, &**profile);
     }
     verdict
 }
@@ -241,7 +250,7 @@ mod tests {
     #[test]
     fn tie_goes_to_channel_event() {
         let verdict = inspect(br#"{"entity_id": 1, "event": "invoices.created"}"#, None);
-        assert_eq!(verdict.envelope, Some("channel_event"));
+        assert_eq!(verdict.envelope.as_deref(), Some("channel_event"));
     }
 
     #[test]

@@ -5,36 +5,63 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// One payload shape: how a body is recognised as its kind, how it is checked, and what it names (the event and
-/// the idempotency key, in the [`Facts`] its check returns).
-pub trait Profile: Sync {
-    /// The name used in the API, the database and the page (`channel_event`).
-    fn name(&self) -> &'static str;
+/// What a profile looks at: the body parsed as JSON, and the request's headers (GitHub and Shopify name their event
+/// and delivery in headers).
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub value: &'a Value,
+    /// `(name, value)` as received.
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
 
-    /// The top-level members that make up the shape.
-    fn members(&self) -> &'static [&'static str];
-
-    /// Whether an object carries what sets this profile apart from other providers' payloads. Members that many
-    /// providers use (`data`, `message`, `environment`, an `id`) claim nothing on their own: a Stripe event has
-    /// `data`, a GitHub delivery `environment`.
-    fn claims(&self, object: &Map<String, Value>) -> bool;
-
-    /// How strongly a JSON object resembles this profile: 0 is not at all (it does not claim it), else how many of
-    /// its members the object has. The profile that resembles a body most checks it.
-    fn resemblance(&self, object: &Map<String, Value>) -> usize {
-        if !self.claims(object) {
-            return 0;
-        }
-        self.members()
-            .iter()
-            .filter(|member| object.contains_key(**member))
-            .count()
+impl<'a> Subject<'a> {
+    /// The body as a JSON object, when it is one.
+    pub fn object(&self) -> Option<&'a Map<String, Value>> {
+        self.value.as_object()
     }
 
-    /// Checks an object of this kind, recording errors and warnings at their JSON paths; returns its event name and
-    /// idempotency key.
-    fn check(&self, object: &Map<String, Value>, findings: &mut Findings) -> Facts;
+    /// The first value of a header as text (by name in any case), when it is UTF-8 and not empty.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers
+            .iter()
+            .find(|(candidate, _)| candidate.eq_ignore_ascii_case(name))
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    }
 }
+
+/// One payload shape: how a request is recognised as its kind, how it is checked, and what it names (the event,
+/// the idempotency key and its source, the environment, in the [`Facts`] its check returns).
+pub trait Profile: Send + Sync {
+    /// The name used in the API, the database and the page (`channel_event`).
+    fn name(&self) -> &str;
+
+    /// How strongly a request resembles this profile: 0 when the profile does not claim it. The profile that
+    /// resembles a request most checks it. A header the provider always sends (`X-GitHub-Event`) weighs more than
+    /// any count of members.
+    fn resemblance(&self, subject: &Subject<'_>) -> usize;
+
+    /// Whether an endpoint that requires this profile gets its check for this request; otherwise the request is
+    /// invalid for not being of its kind. By default, when the profile would claim it.
+    fn applies(&self, subject: &Subject<'_>) -> bool {
+        self.resemblance(subject) > 0
+    }
+
+    /// Checks a request of this kind, recording errors and warnings at their JSON paths; returns what it names.
+    fn check(&self, subject: &Subject<'_>, findings: &mut Findings) -> Facts;
+}
+
+/// How strongly an object resembles an object profile that `claims` it: how many of its `members` it has.
+pub(super) fn member_resemblance(object: &Map<String, Value>, claims: bool, members: &[&str]) -> usize {
+    if !claims {
+        return 0;
+    }
+    members.iter().filter(|member| object.contains_key(**member)).count()
+}
+
+/// The weight of a profile recognised by a header its provider always sends.
+pub(super) const BY_HEADER: usize = 1000;
 
 /// One problem found in a body: where it is (a JSON Pointer, `""` for the whole body) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,30 +80,27 @@ pub struct Findings {
 }
 
 impl Findings {
-    pub(super) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.errors.push(Finding {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    pub(super) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Finding {
             path: path.into(),
             message: message.into(),
         });
     }
 
-    /// Warns about every top-level member the profile does not define.
-    pub(super) fn warn_unexpected_members(&mut self, object: &Map<String, Value>, profile: &dyn Profile) {
+    /// Warns about every top-level member the profile `name` does not define.
+    pub(super) fn warn_unexpected_members(&mut self, object: &Map<String, Value>, name: &str, members: &[&str]) {
         for key in object.keys() {
-            if !profile.members().contains(&key.as_str()) {
+            if !members.contains(&key.as_str()) {
                 self.warn(
                     pointer(&[key]),
-                    format!(
-                        "unexpected member \"{key}\": not part of the {} envelope",
-                        profile.name()
-                    ),
+                    format!("unexpected member \"{key}\": not part of the {name} envelope"),
                 );
             }
         }
@@ -84,12 +108,16 @@ impl Findings {
 }
 
 /// What a profile's check learned besides its findings.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     /// The event name, as the profile defines it.
     pub event: Option<String>,
-    /// The body's own idempotency key, for profiles that carry one.
+    /// The profile's own idempotency key (a body member or a header), which wins over the generic ones.
     pub idempotency_key: Option<String>,
+    /// Where that key came from: `body /idempotency_key`, `header X-GitHub-Delivery`.
+    pub key_source: Option<String>,
+    /// The environment the request says it belongs to (`staging`).
+    pub environment: Option<String>,
 }
 
 /// A JSON Pointer built from unescaped reference tokens.

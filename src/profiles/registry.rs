@@ -1,14 +1,26 @@
 //! The registry of payload profiles: every shape hookscope knows how to check, by name. Storage, the API and the
 //! page know a profile only by its name; adding one is a file of its own and a line in [`BUILT_IN`].
 
-use serde_json::{Map, Value};
-
+use super::array_of_one::ArrayOfOne;
 use super::channel_event::ChannelEvent;
 use super::entity_action::EntityAction;
+use super::github::Github;
 pub use super::profile::Profile;
+use super::profile::Subject;
+use super::shopify::Shopify;
+use super::standard_webhooks::StandardWebhooks;
+use super::stripe::Stripe;
 
-/// The built-in profiles, in order of preference when two resemble a body equally.
-pub static BUILT_IN: &[&dyn Profile] = &[&ChannelEvent, &EntityAction];
+/// The built-in profiles, in order of preference when two resemble a request equally.
+pub static BUILT_IN: &[&dyn Profile] = &[
+    &ChannelEvent,
+    &EntityAction,
+    &ArrayOfOne,
+    &StandardWebhooks,
+    &Github,
+    &Stripe,
+    &Shopify,
+];
 
 /// The profile with that name, if any.
 pub fn by_name(name: &str) -> Option<&'static dyn Profile> {
@@ -20,11 +32,11 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|profile| profile.name())
 }
 
-/// The profile that resembles `object` most, the earlier one on a tie; `None` when none resembles it at all.
-pub fn detect(object: &Map<String, Value>) -> Option<&'static dyn Profile> {
+/// The built-in that resembles a request most, the earlier one on a tie; `None` when none resembles it at all.
+pub fn detect(subject: &Subject<'_>) -> Option<&'static dyn Profile> {
     let mut best: Option<(&'static dyn Profile, usize)> = None;
     for profile in BUILT_IN.iter().copied() {
-        let score = profile.resemblance(object);
+        let score = profile.resemblance(subject);
         if score > 0 && best.is_none_or(|(_, best_score)| score > best_score) {
             best = Some((profile, score));
         }

@@ -208,6 +208,25 @@ impl<'tx> Batch<'tx> {
         Ok(())
     }
 
+    /// Stores a custom profile (replacing the one of its name, which keeps its place).
+    pub(super) fn save_profile(&mut self, name: &str, spec: &str) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO profiles (name, spec) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
+            )?
+            .execute(rusqlite::params![name, spec])?;
+        Ok(())
+    }
+
+    /// Deletes a stored profile; `false` when there was none of that name.
+    pub(super) fn delete_profile(&mut self, name: &str) -> rusqlite::Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("DELETE FROM profiles WHERE name = ?1")?
+            .execute([name])?
+            > 0)
+    }
+
     /// Deletes a stored endpoint; `false` when there was none with that id.
     pub(super) fn delete_endpoint(&mut self, id: i64) -> rusqlite::Result<bool> {
         Ok(self
@@ -336,7 +355,7 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         content_type: request.content_type.clone(),
         body_size: as_count(request.body.len()),
         body_kind: verdict.kind.as_str().to_owned(),
-        envelope: verdict.envelope.map(str::to_owned),
+        envelope: verdict.envelope.clone(),
         valid: verdict.valid,
         event: verdict.event.clone(),
         error_count: as_count(verdict.errors.len()),
@@ -351,6 +370,7 @@ fn summary_row(id: i64, request: &NewRequest, duplicate_of: Option<i64>) -> Summ
         response_reason: request.response.reason.as_str().to_owned(),
         signature: request.signature.verdict.as_str().to_owned(),
         forward: request.forward.as_str().to_owned(),
+        environment: verdict.environment.clone(),
     }
 }
 
@@ -373,6 +393,7 @@ fn payload_row(id: i64, request: &NewRequest) -> PayloadRow {
         signature_check: (request.signature.verdict != SignatureVerdict::Unsigned)
             .then(|| serde_json::to_string(&request.signature).ok())
             .flatten(),
+        key_source: verdict.key_source.clone(),
         body: Blob(request.body.clone()),
     }
 }

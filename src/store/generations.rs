@@ -505,7 +505,7 @@ mod tests {
             .expect("summary");
             tx.execute(
                 generations.insert_payload(),
-                params![id, b"", None::<String>, None::<String>, b"body"],
+                params![id, b"", None::<String>, None::<String>, None::<String>, b"body"],
             )
             .expect("payload");
             generations.inserted(id);

@@ -196,6 +196,28 @@ impl Store {
         .await
     }
 
+    /// Stores a custom profile made through the API, as written (JSON), replacing the one of that name.
+    pub async fn save_profile(&self, name: String, spec: String) -> Result<(), StoreError> {
+        self.call(move |batch| batch.save_profile(&name, &spec)).await
+    }
+
+    /// Deletes a stored profile; `false` when there was none of that name.
+    pub async fn delete_profile(&self, name: String) -> Result<bool, StoreError> {
+        self.call(move |batch| batch.delete_profile(&name)).await
+    }
+
+    /// The stored profiles as JSON, in the order made.
+    pub async fn profiles(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare("SELECT spec FROM profiles ORDER BY id")?;
+            let rows = statement
+                .query_map([], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
     /// A page of summaries, newest first.
     pub async fn list(&self, query: ListQuery) -> Result<Page, StoreError> {
         self.read(move |conn| queries::list(conn, &query)).await

@@ -224,6 +224,9 @@ fn list_statement(conn: &Connection, query: &ListQuery) -> Result<(String, Binds
     if let Some(verdict) = filter.signature {
         conditions.push(format!("r.signature = {}", binds.bind(verdict.as_str().to_owned())));
     }
+    if let Some(environment) = &filter.environment {
+        conditions.push(format!("r.environment = {}", binds.bind(environment.clone())));
+    }
     if let Some(state) = filter.forward {
         conditions.push(format!("r.forward = {}", binds.bind(state.as_str().to_owned())));
     }
@@ -442,6 +445,7 @@ pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, Store
     );
     detail.signature_check = SignatureCheck::of(check);
     detail.forwards = super::outbox::attempts(conn, id)?;
+    detail.key_source = payload.key_source;
     Ok(Some(detail))
 }
 
@@ -617,7 +621,7 @@ mod tests {
                     .expect("summary");
                 tx.execute(
                     generations.insert_payload(),
-                    rusqlite::params![id, b"", None::<String>, None::<String>, b""],
+                    rusqlite::params![id, b"", None::<String>, None::<String>, None::<String>, b""],
                 )
                 .expect("payload");
                 generations.inserted(id);

@@ -87,6 +87,8 @@ stored_row! {
         signature: String = "TEXT NOT NULL DEFAULT 'unsigned'",
         /// A [`ForwardState`]'s name; changed as deliveries land.
         forward: String = "TEXT NOT NULL DEFAULT 'none'",
+        /// The environment the request names, by its profile.
+        environment: Option<String> = "TEXT",
     }
 }
 
@@ -100,6 +102,8 @@ stored_row! {
         findings: Option<String> = "TEXT",
         /// The signature check's scheme, reason and masked secret as JSON; NULL when unsigned.
         signature_check: Option<String> = "TEXT",
+        /// Where the idempotency key came from (`header X-GitHub-Delivery`).
+        key_source: Option<String> = "TEXT",
         body: Blob = "BLOB NOT NULL",
     }
 }
@@ -149,6 +153,7 @@ impl SummaryRow {
             response_reason: "default".into(),
             signature: "unsigned".into(),
             forward: "none".into(),
+            environment: None,
         }
     }
 
@@ -179,6 +184,7 @@ impl SummaryRow {
             },
             signature: SignatureVerdict::from_name(&self.signature),
             forward: ForwardState::from_name(&self.forward),
+            environment: self.environment,
         }
     }
 }
@@ -250,6 +256,7 @@ mod tests {
             response_reason: "step".into(),
             signature: "invalid".into(),
             forward: "pending".into(),
+            environment: Some("staging".into()),
         };
         conn.execute(
             &insert_sql("t", SummaryRow::COLUMNS),

@@ -36,7 +36,7 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// The schema version this build writes and reads (`PRAGMA user_version`). hookscope is unreleased: a store of an
 /// older version was written by a development build and is refused with a sentence that says so, never migrated.
 /// Until the first release, a change to the schema bumps this and refuses older stores the same way.
-pub const VERSION: i64 = 11;
+pub const VERSION: i64 = 12;
 
 /// How much durability a commit buys; see `docs/security.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +171,12 @@ fn create(conn: &mut Connection) -> rusqlite::Result<()> {
          CREATE TABLE idempotency_keys (
              key_hash INTEGER PRIMARY KEY,
              first_id INTEGER NOT NULL
+         );
+         -- Custom profiles made through the API, as they were written (JSON), in the order made.
+         CREATE TABLE profiles (
+             id   INTEGER PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             spec TEXT NOT NULL
          );
          -- Endpoints made through the API, as they were written (JSON), so they outlive a restart.
          CREATE TABLE endpoints (

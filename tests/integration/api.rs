@@ -115,7 +115,7 @@ async fn bad_parameters_are_400_with_a_json_error() {
     let app = spawn_app().await;
     for query in [
         "valid=maybe",
-        "envelope=bogus",
+        "envelope=bo%20gus",
         "limit=0",
         "limit=501",
         "before=abc",

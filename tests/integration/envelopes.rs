@@ -152,7 +152,8 @@ async fn unrelated_json_arrays_and_text_have_no_verdict() {
     let app = spawn_app().await;
     for (body, kind) in [
         (r#"{"hello": 1}"#, "json"),
-        (r#"[{"entity_id": 1}]"#, "json"),
+        (r#"[{"entity_id": 1}, {"entity_id": 2}]"#, "json"),
+        ("[1]", "json"),
         ("plain words", "text"),
     ] {
         let id = app.post_with("/n", "text/plain", body.as_bytes().to_vec(), &[]).await;
@@ -165,35 +166,61 @@ async fn unrelated_json_arrays_and_text_have_no_verdict() {
     app.stop().await;
 }
 
-/// Real providers' payloads, as their documentation shows them (abridged), with the headers they are sent with.
-const PROVIDER_PAYLOADS: [(&str, &str, &str); 6] = [
-    ("github_deployment_review.json", "x-github-event", "deployment_review"),
-    ("github_push.json", "x-github-event", "push"),
+/// Real providers' payloads, as their documentation shows them (abridged), with the headers they are sent with,
+/// and the profile that claims each (Slack has none).
+const PROVIDER_PAYLOADS: [(&str, &str, &str, Option<&str>); 6] = [
+    (
+        "github_deployment_review.json",
+        "x-github-event",
+        "deployment_review",
+        Some("github"),
+    ),
+    ("github_push.json", "x-github-event", "push", Some("github")),
     (
         "stripe_event.json",
         "stripe-signature",
         "t=1686089970,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+        Some("stripe"),
     ),
-    ("slack_event_callback.json", "x-slack-request-timestamp", "1515449522"),
-    ("slack_url_verification.json", "x-slack-request-timestamp", "1515449522"),
-    ("shopify_orders_create.json", "x-shopify-topic", "orders/create"),
+    (
+        "slack_event_callback.json",
+        "x-slack-request-timestamp",
+        "1515449522",
+        None,
+    ),
+    (
+        "slack_url_verification.json",
+        "x-slack-request-timestamp",
+        "1515449522",
+        None,
+    ),
+    (
+        "shopify_orders_create.json",
+        "x-shopify-topic",
+        "orders/create",
+        Some("shopify"),
+    ),
 ];
 
 #[tokio::test]
-async fn real_provider_payloads_are_not_claimed_by_the_seed_envelopes() {
+async fn real_provider_payloads_are_claimed_by_their_own_profile_never_by_the_seed_envelopes() {
     let app = spawn_app().await;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/providers");
-    for (file, header, value) in PROVIDER_PAYLOADS {
+    for (file, header, value, profile) in PROVIDER_PAYLOADS {
         let body = std::fs::read(fixtures.join(file)).expect("fixture");
         let id = app
             .post_with("/hooks/provider", "application/json", body, &[(header, value)])
             .await;
         let detail = app.detail(id).await;
         assert_eq!(detail["body_kind"], "json", "{file}");
-        assert_eq!(detail["envelope"], Value::Null, "{file} was claimed: {detail}");
-        assert_eq!(detail["valid"], Value::Null, "{file}");
+        assert_eq!(detail["envelope"].as_str(), profile, "{file} was claimed: {detail}");
         assert_eq!(detail["errors"], serde_json::json!([]), "{file}");
-        assert_eq!(detail["warnings"], serde_json::json!([]), "{file}");
+        if profile.is_none() {
+            assert_eq!(detail["valid"], Value::Null, "{file}");
+            assert_eq!(detail["warnings"], serde_json::json!([]), "{file}");
+        } else {
+            assert_eq!(detail["valid"], true, "{file}: {detail}");
+        }
     }
     app.stop().await;
 }

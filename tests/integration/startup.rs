@@ -281,7 +281,7 @@ fn store_of_the_current_version_reopens_unchanged() {
     assert!(running.terminate().success());
     let before = store_snapshot(&db);
     assert_eq!(before.ids, vec![1, 2, 3]);
-    assert_eq!(before.version, 11);
+    assert_eq!(before.version, 12);
     assert!(start(&db).terminate().success());
     assert_eq!(store_snapshot(&db), before);
 }
