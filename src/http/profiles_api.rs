@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::AppState;
@@ -22,27 +21,22 @@ use crate::profiles::spec::{Origin, ProfileSpec};
 /// The most custom profiles.
 pub const MAX_PROFILES: usize = 100;
 
-/// A profile as the API shows it.
-#[derive(Serialize)]
-struct View {
-    name: String,
-    /// `builtin`, `file` or `api`.
-    source: &'static str,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    spec: Option<ProfileSpec>,
+/// A built-in profile as the API shows it.
+fn built_in_view(name: &str) -> Value {
+    serde_json::json!({ "name": name, "source": "builtin" })
 }
 
-fn custom_view(defined: &Defined) -> View {
-    let mut spec = defined.spec.clone();
-    spec.name.clear();
-    View {
-        name: defined.spec.name.clone(),
-        source: match defined.source {
+/// A custom profile as the API shows it: as written, and where it was defined.
+fn custom_view(defined: &Defined) -> Value {
+    let mut view = serde_json::to_value(&defined.spec).unwrap_or_else(|_| serde_json::json!({}));
+    if let Value::Object(members) = &mut view {
+        let source = match defined.source {
             ProfileSource::File => "file",
             ProfileSource::Api => "api",
-        },
-        spec: Some(spec),
+        };
+        members.insert("source".to_owned(), Value::from(source));
     }
+    view
 }
 
 /// Serves everything under `/_/api/profiles`.
@@ -60,13 +54,7 @@ pub async fn route(state: &AppState, request: Request<Incoming>) -> Result<Respo
     };
     match (rest.as_slice(), &method) {
         ([], &Method::GET | &Method::HEAD) => {
-            let mut list: Vec<View> = registry::names()
-                .map(|name| View {
-                    name: name.to_owned(),
-                    source: "builtin",
-                    spec: None,
-                })
-                .collect();
+            let mut list: Vec<Value> = registry::names().map(built_in_view).collect();
             list.extend(state.profiles.snapshot().iter().map(|defined| custom_view(defined)));
             Ok(json(StatusCode::OK, &serde_json::json!({ "profiles": list })))
         }
@@ -80,14 +68,7 @@ pub async fn route(state: &AppState, request: Request<Incoming>) -> Result<Respo
             match method {
                 Method::GET | Method::HEAD => {
                     if registry::by_name(&name).is_some() {
-                        return Ok(json(
-                            StatusCode::OK,
-                            &View {
-                                name,
-                                source: "builtin",
-                                spec: None,
-                            },
-                        ));
+                        return Ok(json(StatusCode::OK, &built_in_view(&name)));
                     }
                     let defined = found(state, &name)?;
                     Ok(json(StatusCode::OK, &custom_view(&defined)))

@@ -11,6 +11,7 @@ mod forward;
 mod hardening;
 mod helpers;
 mod live_stream;
+mod profiles;
 mod refusals;
 mod signatures;
 mod startup;
