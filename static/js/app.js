@@ -11,7 +11,8 @@
 import { $, copyText } from "./dom.js";
 import { setBooth } from "./booth.js";
 import { closeDetail, openRecord, routeFromHash } from "./detail.js";
-import { hasFilters, readFiltersFromUrl, setUrlParam, wireFilters } from "./filters.js";
+import { hasFilters, loadProfiles, readFiltersFromUrl, setUrlParam, wireFilters } from "./filters.js";
+import { api } from "./api.js";
 import { loadMore, moveCursor, refreshTimes, reloadList, sendSamples } from "./list.js";
 import { wireEndpoints } from "./endpoints.js";
 import { wireReplay } from "./forward.js";
@@ -125,6 +126,7 @@ async function start() {
   const params = new URLSearchParams(location.search);
   setTheme(params.get("theme") || "auto", false);
   readFiltersFromUrl();
+  loadProfiles(api);
   $("f-reset").hidden = !hasFilters();
   setBooth(params.get("booth") === "1", false);
   wire();

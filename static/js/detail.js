@@ -143,8 +143,11 @@ function renderDetail(detail, r) {
   fact("From", r.remote_addr);
   fact("Content type", r.content_type === null ? "none" : r.content_type);
   fact("Body", `${fmtSize(r.body_size)} · ${r.body_kind}`);
+  fact("Profile", r.envelope === null ? "none" : r.envelope);
   fact("Event", r.event === null ? "none" : r.event);
+  if (r.environment) fact("Environment", r.environment);
   fact("Idempotency key", r.idempotency_key === null ? "none" : r.idempotency_key);
+  if (r.key_source) facts.appendChild(el("dd", { class: "muted small", id: "key-source", text: `from ${r.key_source}` }));
   detail.appendChild(facts);
 
   // Findings first: this is what a QA engineer opens the record for.

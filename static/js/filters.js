@@ -6,8 +6,8 @@ import { $, el } from "./dom.js";
 import { state } from "./state.js";
 
 export const FILTER_KEYS = [
-  "q", "method", "envelope", "valid", "signature", "forward", "duplicate", "event", "header", "endpoint", "status", "key",
-  "since", "until",
+  "q", "method", "envelope", "valid", "signature", "forward", "duplicate", "event", "environment", "header", "endpoint",
+  "status", "key", "since", "until",
 ];
 
 export function hasFilters() {
@@ -61,6 +61,24 @@ export function wireFilters(reload) {
     for (const key of FILTER_KEYS) $(`f-${key}`).value = "";
     apply();
   });
+}
+
+/** Adds the custom profiles (made through the API or the file since the page was served) to the profile filter. */
+export async function loadProfiles(api) {
+  let answer;
+  try {
+    answer = await api("/_/api/profiles");
+  } catch (_) {
+    return;
+  }
+  const select = $("f-envelope");
+  const known = new Set([...select.options].map((option) => option.value));
+  const none = [...select.options].find((option) => option.value === "none") || null;
+  for (const profile of answer.profiles) {
+    if (known.has(profile.name)) continue;
+    select.insertBefore(el("option", { value: profile.name, text: profile.name }), none);
+  }
+  if (state.filters.envelope) select.value = state.filters.envelope;
 }
 
 // Event names seen so far, offered as suggestions by the event filter.

@@ -7,6 +7,7 @@
 mod forward;
 mod harness;
 mod page;
+mod profiles;
 mod screenshots;
 mod signatures;
 
