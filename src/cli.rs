@@ -24,16 +24,129 @@ pub struct Cli {
 pub enum Command {
     /// Receive and inspect webhooks (the default).
     Serve(ServeArgs),
+    /// Print each captured request as it lands, one line each (or one JSON summary per line with --json), across
+    /// reconnects without missing or repeating one. Ctrl-C stops it.
+    Tail(TailArgs),
+    /// Wait until requests matching the filters land, print each one's detail as a JSON line, and exit 0; exit 1
+    /// when the timeout passes first. For gating a CI test on a webhook.
+    Wait(WaitArgs),
+    /// Send a stored request again: to its endpoint's forward URL or --to; or, with --all, every request the
+    /// filters match, in capture order.
+    Replay(ReplayArgs),
+    /// Delete the requests the filters match (every request without filters).
+    Clear(ClearArgs),
+}
+
+/// What a client command runs.
+pub enum Run {
+    Serve(ServeArgs),
+    Client(ClientCommand),
+}
+
+/// The commands that talk to a running hookscope.
+pub enum ClientCommand {
+    Tail(TailArgs),
+    Wait(WaitArgs),
+    Replay(ReplayArgs),
+    Clear(ClearArgs),
 }
 
 impl Cli {
-    /// The serve arguments, whether given with or without the `serve` word.
-    pub fn into_serve_args(self) -> ServeArgs {
+    /// What the command line asks for: serving (with or without the `serve` word), or a client command.
+    pub fn into_run(self) -> Run {
         match self.command {
-            Some(Command::Serve(args)) => args,
-            None => self.serve,
+            Some(Command::Serve(args)) => Run::Serve(args),
+            None => Run::Serve(self.serve),
+            Some(Command::Tail(args)) => Run::Client(ClientCommand::Tail(args)),
+            Some(Command::Wait(args)) => Run::Client(ClientCommand::Wait(args)),
+            Some(Command::Replay(args)) => Run::Client(ClientCommand::Replay(args)),
+            Some(Command::Clear(args)) => Run::Client(ClientCommand::Clear(args)),
         }
     }
+}
+
+/// Where a client command finds hookscope.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The running hookscope's address (plain HTTP).
+    #[arg(
+        long,
+        env = "HOOKSCOPE_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub url: String,
+
+    /// The inspector's access token, when it needs one.
+    #[arg(long, env = "HOOKSCOPE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Options of `hookscope tail`.
+#[derive(Debug, Clone, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub filter: crate::client::filter_args::FilterArgs,
+    /// Start after this request id, or `all` for every stored request first; by default only new requests.
+    #[arg(long, value_name = "ID|all")]
+    pub after: Option<String>,
+    /// One JSON summary per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `hookscope wait`.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub filter: crate::client::filter_args::FilterArgs,
+    /// The body's value at a JSON pointer must equal VALUE (read as JSON, or as a string when it is not JSON):
+    /// `--match /data/id=42`, `--match '/name="42"'`. Repeat for several.
+    #[arg(long = "match", value_name = "POINTER=VALUE")]
+    pub matches: Vec<String>,
+    /// How many matching requests to wait for.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub count: usize,
+    /// How long to wait (30s, 2m, 500ms).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub timeout: String,
+    /// Take requests after this id; `now` (the default) is the newest id when wait starts.
+    #[arg(long, default_value = "now", value_name = "ID|now")]
+    pub after: String,
+}
+
+/// Options of `hookscope replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The request to send again.
+    #[arg(value_name = "ID", required_unless_present = "all")]
+    pub id: Option<i64>,
+    /// Every request the filters match, in capture order (queued in each target's outbox queue).
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+    #[command(flatten)]
+    pub filter: crate::client::filter_args::FilterArgs,
+    /// Send it here instead of its endpoint's forward URL.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Sign it afresh with its endpoint's first secret and the current time.
+    #[arg(long)]
+    pub resign: bool,
+}
+
+/// Options of `hookscope clear`.
+#[derive(Debug, Clone, Args)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub filter: crate::client::filter_args::FilterArgs,
 }
 
 /// Options of `hookscope serve`.

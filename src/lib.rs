@@ -2,6 +2,7 @@
 //!
 //! The parts, each in its own module:
 //! - [`cli`] and [`config`]: the command line and the checked configuration it becomes.
+//! - [`client`]: the command-line clients (`tail`, `wait`, `replay`, `clear`) of a running hookscope.
 //! - [`startup`]: opens the store, binds the listener, runs until told to stop.
 //! - [`server`]: the accept loop, connection limits and graceful shutdown.
 //! - [`http`]: routing, capture, the JSON API and the inspector page.
@@ -17,6 +18,7 @@
 //! - [`record`]: the records passed between capture, store and API.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod endpoints;
 pub mod filter;

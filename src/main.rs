@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hookscope::cli::Cli;
+use hookscope::cli::{Cli, ClientCommand, Run};
 use hookscope::config::Config;
 use hookscope::startup::Application;
 use hookscope::store::Location;
@@ -20,7 +20,10 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let args = Cli::parse().into_serve_args();
+    let args = match Cli::parse().into_run() {
+        Run::Serve(args) => args,
+        Run::Client(command) => return run_client(command),
+    };
     let config = match Config::from_args(args) {
         Ok(config) => config,
         Err(error) => {
@@ -46,6 +49,17 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(serve(config))
+}
+
+/// Runs a client command (`tail`, `wait`, ...) on a runtime of its own thread.
+fn run_client(command: ClientCommand) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(hookscope::client::run(command)),
+        Err(error) => {
+            eprintln!("hookscope: cannot start the async runtime: {error}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {

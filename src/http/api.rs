@@ -127,9 +127,30 @@ pub async fn delete(state: &AppState, id: i64) -> Result<Response<Body>, ApiErro
 }
 
 /// `DELETE /_/api/requests`
-pub async fn clear(state: &AppState) -> Result<Response<Body>, ApiError> {
-    state.store.clear().await?;
-    Ok(empty(StatusCode::NO_CONTENT))
+/// `DELETE /_/api/requests[?FILTERS]`: every request (204), or those the filters match (200 with how many).
+pub async fn clear(state: &AppState, raw_query: Option<&str>) -> Result<Response<Body>, ApiError> {
+    let filter = Filter::from_query(raw_query.unwrap_or_default())?;
+    if filter.is_empty() {
+        state.store.clear().await?;
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
+    let mut ids = Vec::new();
+    let mut from = PageStart::After(0);
+    loop {
+        let page = state
+            .store
+            .list(ListQuery {
+                filter: filter.clone(),
+                limit: MAX_LIMIT,
+                from,
+            })
+            .await?;
+        let Some(last) = page.requests.last() else { break };
+        from = PageStart::After(last.id);
+        ids.extend(page.requests.iter().map(|summary| summary.id));
+    }
+    let deleted = state.store.delete_many(ids).await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": deleted })))
 }
 
 /// `GET /_/api/stats`

@@ -132,7 +132,7 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
         ["_", "health"] => Err(not_allowed("GET, HEAD")),
         ["_", "api", "requests"] => match method {
             Method::GET | Method::HEAD => api::list(state, request.uri().query()).await,
-            Method::DELETE => api::clear(state).await,
+            Method::DELETE => api::clear(state, request.uri().query()).await,
             _ => Err(not_allowed("GET, HEAD, DELETE")),
         },
         ["_", "api", "requests", id] => {

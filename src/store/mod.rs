@@ -169,6 +169,18 @@ impl Store {
         self.call(move |batch| batch.delete(id)).await
     }
 
+    /// Deletes these requests in one transaction; returns how many were stored.
+    pub async fn delete_many(&self, ids: Vec<i64>) -> Result<usize, StoreError> {
+        self.call(move |batch| {
+            let mut deleted = 0;
+            for id in ids {
+                deleted += usize::from(batch.delete(id)?);
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
     /// Deletes every request and forgets every idempotency key.
     pub async fn clear(&self) -> Result<(), StoreError> {
         self.call(|batch| batch.clear()).await

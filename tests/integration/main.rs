@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod capture;
+mod cli;
 mod duplicates;
 mod endpoints;
 mod envelopes;

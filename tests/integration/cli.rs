@@ -1,0 +1,250 @@
+//! The command-line clients, run as a user runs them: the built binary against a real hookscope.
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_hookscope");
+
+/// Runs a client command against `app` to its end.
+async fn run(app: &TestApp, args: &[&str]) -> Output {
+    let url = format!("http://{}", app.addr);
+    let mut command = tokio::process::Command::new(BINARY);
+    command
+        .args(args)
+        .env("HOOKSCOPE_URL", url)
+        .env_remove("HOOKSCOPE_TOKEN")
+        .env("NO_COLOR", "1");
+    command.output().await.expect("the client runs")
+}
+
+fn stdout_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn wait_exits_0_with_the_matching_requests_detail_and_only_that() {
+    let app = spawn_app().await;
+    let before = app
+        .post_json(
+            "/hooks/a",
+            &channel_event("invoices.created", "11111111-1111-4111-8111-111111111111"),
+        )
+        .await;
+    let url = format!("http://{}", app.addr);
+    let child = tokio::process::Command::new(BINARY)
+        .args([
+            "wait",
+            "--event",
+            "invoices.created",
+            "--match",
+            "/data/id=2",
+            "--timeout",
+            "20s",
+        ])
+        .env("HOOKSCOPE_URL", &url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wait runs");
+    // The process cannot be watched starting; a request landing this soon after must still be taken.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.post_json(
+        "/hooks/b",
+        &channel_event("invoices.paid", "22222222-2222-4222-8222-222222222222"),
+    )
+    .await;
+    let other = serde_json::json!({"event": "invoices.created", "message": "m", "idempotency_key": "33333333-3333-4333-8333-333333333333", "environment": "staging", "data": {"id": 1}});
+    app.post_json("/hooks/c", &other.to_string()).await;
+    let mut wanted = other.clone();
+    wanted["data"]["id"] = Value::from(2);
+    wanted["idempotency_key"] = Value::from("44444444-4444-4444-8444-444444444444");
+    let id = app.post_json("/hooks/d", &wanted.to_string()).await;
+    let output = child.wait_with_output().await.expect("wait ends");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = stdout_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let detail: Value = serde_json::from_str(&lines[0]).expect("a JSON line");
+    assert_eq!(detail["id"], id);
+    assert_ne!(detail["id"], before);
+    assert!(output.stderr.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wait_times_out_with_exit_1_and_one_sentence_after_printing_what_matched() {
+    let app = spawn_app().await;
+    let id = app.post_json("/x", "{}").await;
+    let output = run(
+        &app,
+        &[
+            "wait",
+            "--after",
+            "0",
+            "--path",
+            "/x",
+            "--count",
+            "2",
+            "--timeout",
+            "500ms",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    let lines = stdout_lines(&output);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(serde_json::from_str::<Value>(&lines[0]).expect("JSON")["id"], id);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "hookscope: timed out after 500ms: 1 of 2 matching requests arrived"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_flag_an_unreachable_server_or_a_bad_token_is_one_sentence_and_exit_2() {
+    let app = spawn_app_with(|c| c.access.token = Some("s3cret".into())).await;
+    for (args, words) in [
+        (vec!["wait", "--status", "6xx"], "status"),
+        (vec!["wait", "--timeout", "soon"], "--timeout"),
+        (vec!["tail"], "token"),
+        (vec!["clear", "--url", "http://127.0.0.1:9"], "cannot reach hookscope"),
+    ] {
+        let output = run(&app, &args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tail_prints_each_capture_once_across_a_restart_of_the_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("tail.db");
+    let app = spawn_app_at(&db, |_| {}).await;
+    let addr = app.addr;
+    let first = app.post_json("/hooks/one", "{}").await;
+    let mut child = tokio::process::Command::new(BINARY)
+        .args(["tail", "--after", "0", "--json"])
+        .env("HOOKSCOPE_URL", format!("http://{addr}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tail runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let mut next_id = async || -> i64 {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read")
+            .expect("a line");
+        serde_json::from_str::<Value>(&line).expect("JSON")["id"]
+            .as_i64()
+            .expect("id")
+    };
+    assert_eq!(next_id().await, first);
+    let second = app.post_json("/hooks/two\u{1b}[2J", "{}").await;
+    assert_eq!(next_id().await, second);
+    app.stop().await;
+    // The same port again, so tail finds it where it was.
+    let app = spawn_app_at(&db, |c| c.listen = addr).await;
+    let third = app.post_json("/hooks/three", "{}").await;
+    assert_eq!(next_id().await, third, "nothing missed or repeated across the restart");
+    child.kill().await.expect("stop tail");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tail_lines_escape_what_a_sender_wrote() {
+    let app = spawn_app().await;
+    app.post_json("/evil\u{1b}[31m", "{}").await;
+    let mut child = tokio::process::Command::new(BINARY)
+        .args(["tail", "--after", "0"])
+        .env("HOOKSCOPE_URL", format!("http://{}", app.addr))
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tail runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("in time")
+        .expect("read")
+        .expect("a line");
+    assert!(!line.contains('\u{1b}'), "{line:?}");
+    assert!(line.contains("#1") && line.contains("POST"), "{line}");
+    child.kill().await.expect("stop");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clear_deletes_what_the_filters_match_or_everything() {
+    let app = spawn_app().await;
+    let keep = app.post_json("/keep", "{}").await;
+    app.post_json("/drop/1", "{}").await;
+    app.post_json("/drop/2", "{}").await;
+    let output = run(&app, &["clear", "--path", "/drop"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout_lines(&output), ["deleted 2 requests"]);
+    assert_eq!(app.list_ids("").await, [keep]);
+    let output = run(&app, &["clear"]).await;
+    assert_eq!(stdout_lines(&output), ["deleted every request"]);
+    assert!(app.list_ids("").await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn replay_sends_a_request_again_from_the_command_line() {
+    let target = crate::target::Target::start().await;
+    let app = spawn_app().await;
+    let id = app.post_json("/hooks/r", r#"{"n":1}"#).await;
+    let to = target.url("/app");
+    let output = run(&app, &["replay", &id.to_string(), "--to", &to]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = stdout_lines(&output).join("\n");
+    assert!(said.starts_with(&format!("replayed #{id} to {to}: 200")), "{said}");
+    assert_eq!(target.wait_for(1).await[0].body, br#"{"n":1}"#);
+    let output = run(&app, &["replay", "--all", "--path", "/hooks", "--to", &to]).await;
+    assert_eq!(stdout_lines(&output), ["queued 1 for replay (0 skipped: no target)"]);
+    target.wait_for(2).await;
+    app.stop().await;
+}
+
+#[test]
+fn every_command_explains_its_flags() {
+    for command in ["tail", "wait", "replay", "clear"] {
+        let output = Command::new(BINARY).args([command, "--help"]).output().expect("help");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{command}");
+        for flag in [
+            "--url",
+            "--token",
+            "--event",
+            "--invalid",
+            "--signature",
+            "--environment",
+        ] {
+            assert!(help.contains(flag), "{command} --help lacks {flag}");
+        }
+    }
+}
