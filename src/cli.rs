@@ -35,6 +35,12 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Delete the requests the filters match (every request without filters).
     Clear(ClearArgs),
+    /// Write the requests the filters match, oldest first: NDJSON (everything recorded, bodies byte-exact), HAR 1.2,
+    /// or a bash script of curl commands that sends them again.
+    Export(ExportArgs),
+    /// Load an NDJSON export into the running hookscope: new ids, checks and duplicates computed afresh; a line
+    /// that cannot be read is skipped and named (exit status 1).
+    Import(ImportArgs),
 }
 
 /// What a client command runs.
@@ -49,6 +55,8 @@ pub enum ClientCommand {
     Wait(WaitArgs),
     Replay(ReplayArgs),
     Clear(ClearArgs),
+    Export(ExportArgs),
+    Import(ImportArgs),
 }
 
 impl Cli {
@@ -61,6 +69,8 @@ impl Cli {
             Some(Command::Wait(args)) => Run::Client(ClientCommand::Wait(args)),
             Some(Command::Replay(args)) => Run::Client(ClientCommand::Replay(args)),
             Some(Command::Clear(args)) => Run::Client(ClientCommand::Clear(args)),
+            Some(Command::Export(args)) => Run::Client(ClientCommand::Export(args)),
+            Some(Command::Import(args)) => Run::Client(ClientCommand::Import(args)),
         }
     }
 }
@@ -138,6 +148,34 @@ pub struct ReplayArgs {
     /// Sign it afresh with its endpoint's first secret and the current time.
     #[arg(long)]
     pub resign: bool,
+}
+
+/// Options of `hookscope export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub filter: crate::client::filter_args::FilterArgs,
+    /// `ndjson`, `har` or `curl`.
+    #[arg(long, default_value = "ndjson", value_name = "FORMAT")]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// For `curl`: the URL the script sends to (otherwise the script takes it as its first argument).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+}
+
+/// Options of `hookscope import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// An NDJSON export.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Options of `hookscope clear`.

@@ -12,6 +12,7 @@
 //! - [`signatures`]: pure: every common webhook signature scheme, verified, explained and signed.
 //! - [`endpoints`]: pure: which endpoint a request belongs to (path patterns), and what it is answered.
 //! - [`forward`]: forwarding to the app being written (mirror and proxy), the outbox's queues, and replay.
+//! - [`export`]: pure: the export formats (NDJSON, HAR 1.2, a curl script).
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod endpoints;
+pub mod export;
 pub mod filter;
 pub mod forward;
 pub mod http;

@@ -1,10 +1,11 @@
-//! The command-line clients (`tail`, `wait`, `replay`, `clear`): they talk to a running hookscope over its API and
+//! The command-line clients (`tail`, `wait`, `replay`, `clear`, `export`, `import`): they talk to a running hookscope over its API and
 //! its live stream. An unreachable server, a refused token or a bad flag is one sentence on stderr and exit status 2.
 
 pub mod filter_args;
 mod stream;
 mod tail;
 pub mod terminal;
+mod transfer;
 mod wait;
 
 use std::process::ExitCode;
@@ -131,6 +132,8 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Wait(args) => wait::run(args).await,
         ClientCommand::Replay(args) => replay(args).await,
         ClientCommand::Clear(args) => clear(args).await,
+        ClientCommand::Export(args) => transfer::export(args).await,
+        ClientCommand::Import(args) => transfer::import(args).await,
     };
     result.unwrap_or_else(|error| {
         eprintln!("hookscope: {}", terminal::clean(&error.to_string()));

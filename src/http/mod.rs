@@ -8,6 +8,8 @@ mod capture;
 pub mod capture_log;
 mod endpoints_api;
 mod error;
+mod export;
+mod import;
 pub mod origin;
 mod page;
 mod profiles_api;
@@ -96,6 +98,11 @@ pub async fn handle(state: AppState, request: Request<Incoming>, remote: SocketA
         Ok(None) if is_api_under(request.uri().path(), "/_/api/profiles") => profiles_api::route(&state, request)
             .await
             .unwrap_or_else(ApiError::into_response),
+        Ok(None) if request.uri().path() == "/_/api/import" && request.method() == Method::POST => {
+            import::import(&state, request)
+                .await
+                .unwrap_or_else(ApiError::into_response)
+        }
         Ok(None) if replay_api::is_replay_path(request.uri().path()) => replay_api::route(&state, request)
             .await
             .unwrap_or_else(ApiError::into_response),
@@ -145,6 +152,8 @@ async fn route_inspector(state: &AppState, request: &Request<Incoming>) -> Resul
         }
         ["_", "api", "requests", id, "body"] if reading => api::raw_body(state, api::parse_id(id)?).await,
         ["_", "api", "requests", _, "body"] => Err(not_allowed("GET, HEAD")),
+        ["_", "api", "export"] if reading => export::export(state, request.uri().query()),
+        ["_", "api", "export"] => Err(not_allowed("GET, HEAD")),
         ["_", "api", "stats"] if reading => api::stats(state).await,
         ["_", "api", "refused"] if reading => api::refused(state, request.uri().query()),
         ["_", "api", "refused"] => Err(not_allowed("GET, HEAD")),

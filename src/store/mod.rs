@@ -29,7 +29,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use error::{OpenError, StoreError};
 pub use feed::{Change, Changes, Committed};
-pub use queries::{ListQuery, Page, PageStart, Stats, StoredBody};
+pub use queries::{ListQuery, Page, PageStart, RawHeaders, Stats, StoredBody};
 pub use schema::{Durability, STARTUP_LOCK_WAIT};
 
 use crate::filter::Filter;
@@ -249,6 +249,18 @@ impl Store {
     /// One request in full.
     pub async fn get(&self, id: i64) -> Result<Option<Detail>, StoreError> {
         self.read(move |conn| queries::detail(conn, id)).await
+    }
+
+    /// The next `limit` requests after `after` that `filter` matches, oldest first, in full, with their headers' raw
+    /// bytes: a page of an export.
+    pub async fn export_page(
+        &self,
+        filter: Filter,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(Detail, RawHeaders)>, StoreError> {
+        self.read(move |conn| queries::export_page(conn, &filter, after, limit))
+            .await
     }
 
     /// One request's raw body and content type.

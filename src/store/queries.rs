@@ -408,6 +408,11 @@ fn paths_under(conn: &Connection, low: &str, high: &str) -> Result<Option<Vec<St
 }
 
 pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, StoreError> {
+    Ok(detail_with_headers(conn, id)?.map(|(detail, _)| detail))
+}
+
+/// One request in full, with its headers' raw bytes (the detail shows values that are not UTF-8 decoded).
+pub(super) fn detail_with_headers(conn: &Connection, id: i64) -> Result<Option<(Detail, RawHeaders)>, StoreError> {
     let sql = format!(
         "SELECT {}, {} FROM captures r WHERE r.id = ?1",
         summary_columns(),
@@ -435,6 +440,7 @@ pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, Store
     };
     check.verdict = SignatureVerdict::from_name(&summary.signature);
     let remote_addr = summary.remote_addr.clone();
+    let raw = headers.clone();
     let mut detail = Detail::new(
         summary.into_summary(),
         headers,
@@ -446,7 +452,34 @@ pub(super) fn detail(conn: &Connection, id: i64) -> Result<Option<Detail>, Store
     detail.signature_check = SignatureCheck::of(check);
     detail.forwards = super::outbox::attempts(conn, id)?;
     detail.key_source = payload.key_source;
-    Ok(Some(detail))
+    Ok(Some((detail, raw)))
+}
+
+/// `(name, value bytes)` pairs as received.
+pub type RawHeaders = Vec<(String, Vec<u8>)>;
+
+/// The next `limit` requests after `after` that `filter` matches, oldest first, in full: what an export writes.
+pub(super) fn export_page(
+    conn: &Connection,
+    filter: &Filter,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(Detail, RawHeaders)>, StoreError> {
+    let page = list(
+        conn,
+        &ListQuery {
+            filter: filter.clone(),
+            limit,
+            from: PageStart::After(after),
+        },
+    )?;
+    let mut details = Vec::with_capacity(page.requests.len());
+    for summary in &page.requests {
+        if let Some(found) = detail_with_headers(conn, summary.id)? {
+            details.push(found);
+        }
+    }
+    Ok(details)
 }
 
 #[derive(serde::Deserialize)]

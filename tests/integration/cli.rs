@@ -248,3 +248,178 @@ fn every_command_explains_its_flags() {
         }
     }
 }
+
+/// Captures three requests with a binary body, a header value that is not UTF-8, and shell-hostile text.
+async fn capture_awkward_requests(app: &TestApp) {
+    let mut binary = b"POST /bin?x=1&y=%24(id) HTTP/1.1\r\nHost: h.example\r\nX-Latin: caf\xe9\r\nX-Quote: it's $(rm -rf /) `x` \"q\"\r\nContent-Type: application/octet-stream\r\nContent-Length: 6\r\n\r\n".to_vec();
+    binary.extend_from_slice(b"\x00\xff'\n$(");
+    binary.push(b'x');
+    let answer = raw_exchange(app.addr, &binary, Duration::from_millis(300)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    app.post_json(
+        "/json",
+        &channel_event("invoices.created", "55555555-5555-4555-8555-555555555555"),
+    )
+    .await;
+    let get = b"GET /plain?a=1 HTTP/1.1\r\nHost: h.example\r\nUser-Agent: probe/1\r\n\r\n";
+    let answer = raw_exchange(app.addr, get, Duration::from_millis(300)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// What a round trip keeps of a request: method, path, query, headers (raw bytes), body, time and sender.
+async fn kept(app: &TestApp) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut ids = app.list_ids("").await;
+    ids.reverse();
+    for id in ids {
+        let detail = app.detail(id).await;
+        out.push(serde_json::json!([
+            detail["method"],
+            detail["path"],
+            detail["query"],
+            detail["headers"],
+            detail["body"],
+            detail["body_base64"],
+            detail["received_at"],
+            detail["remote_addr"]
+        ]));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_ndjson_export_imports_byte_exact_and_exports_the_same_again() {
+    let first = spawn_app().await;
+    capture_awkward_requests(&first).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("out.ndjson");
+    let output = run(
+        &first,
+        &["export", "--format", "ndjson", "-o", file.to_str().expect("path")],
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let second = spawn_app().await;
+    let output = run(&second, &["import", file.to_str().expect("path")]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout_lines(&output), ["imported 3, skipped 0"]);
+    assert_eq!(kept(&second).await, kept(&first).await);
+    let again = dir.path().join("again.ndjson");
+    run(&second, &["export", "-o", again.to_str().expect("path")]).await;
+    let lines = |path: &std::path::Path| -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .expect("export")
+            .lines()
+            .map(|line| {
+                let value: Value = serde_json::from_str(line).expect("JSON");
+                serde_json::json!([
+                    value["method"],
+                    value["path"],
+                    value["query"],
+                    value["headers"],
+                    value["headers_base64"],
+                    value["body"],
+                    value["body_base64"],
+                    value["received_at"],
+                    value["remote_addr"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(lines(&again), lines(&file));
+    // A malformed line is skipped, named, and makes the exit status 1.
+    let broken = dir.path().join("broken.ndjson");
+    let text = std::fs::read_to_string(&file).expect("export");
+    std::fs::write(&broken, format!("{{not json\n{text}")).expect("write");
+    let output = run(&second, &["import", broken.to_str().expect("path")]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout_lines(&output), ["imported 3, skipped 1"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1 skipped"));
+    first.stop().await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn a_har_export_is_valid_http_archive_1_2() {
+    let app = spawn_app().await;
+    capture_awkward_requests(&app).await;
+    let output = run(&app, &["export", "--format", "har"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let har: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/har-1.2.schema.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the HAR schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&har)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["request"]["postData"]["_encoding"], "base64");
+    assert_eq!(entries[1]["_envelope"], "channel_event");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_curl_script_reproduces_each_request_byte_for_byte_and_runs_nothing_it_carries() {
+    let first = spawn_app().await;
+    capture_awkward_requests(&first).await;
+    let second = spawn_app().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let script = dir.path().join("replay.sh");
+    let to = format!("http://{}", second.addr);
+    let output = run(
+        &first,
+        &[
+            "export",
+            "--format",
+            "curl",
+            "--to",
+            &to,
+            "-o",
+            script.to_str().expect("path"),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0));
+    let ran = tokio::process::Command::new("bash")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .expect("bash runs");
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        1,
+        "the script made nothing else"
+    );
+    let shape = |kept: Vec<Value>| -> Vec<Value> {
+        kept.into_iter()
+            .map(|request| {
+                let mut headers: Vec<Value> = request[3].as_array().cloned().unwrap_or_default();
+                headers.sort_by_key(|header| header.to_string());
+                serde_json::json!([request[0], request[1], request[2], headers, request[4], request[5]])
+            })
+            .collect()
+    };
+    assert_eq!(shape(kept(&second).await), shape(kept(&first).await));
+    first.stop().await;
+    second.stop().await;
+}
