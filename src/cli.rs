@@ -35,6 +35,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Delete the requests the filters match (every request without filters).
     Clear(ClearArgs),
+    /// Act as a provider: send realistic webhooks of a profile (or a body of your own) at a rate, some broken or
+    /// repeated on purpose, signed when asked, retried on 5xx and timeouts, stopping on 410; then a summary.
+    Send(SendArgs),
     /// Write the requests the filters match, oldest first: NDJSON (everything recorded, bodies byte-exact), HAR 1.2,
     /// or a bash script of curl commands that sends them again.
     Export(ExportArgs),
@@ -57,6 +60,7 @@ pub enum ClientCommand {
     Clear(ClearArgs),
     Export(ExportArgs),
     Import(ImportArgs),
+    Send(SendArgs),
 }
 
 impl Cli {
@@ -70,6 +74,7 @@ impl Cli {
             Some(Command::Replay(args)) => Run::Client(ClientCommand::Replay(args)),
             Some(Command::Clear(args)) => Run::Client(ClientCommand::Clear(args)),
             Some(Command::Export(args)) => Run::Client(ClientCommand::Export(args)),
+            Some(Command::Send(args)) => Run::Client(ClientCommand::Send(args)),
             Some(Command::Import(args)) => Run::Client(ClientCommand::Import(args)),
         }
     }
@@ -148,6 +153,55 @@ pub struct ReplayArgs {
     /// Sign it afresh with its endpoint's first secret and the current time.
     #[arg(long)]
     pub resign: bool,
+}
+
+/// Options of `hookscope send`.
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    /// Where to send: a whole URL; by default the running hookscope's /hooks/PROFILE (see --url).
+    #[arg(value_name = "URL")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The kind of webhook: entity_action, channel_event, array_of_one, standard_webhooks, github, stripe or shopify.
+    #[arg(long, default_value = "channel_event", value_name = "PROFILE")]
+    pub profile: String,
+    /// Send this file's bytes as every body instead (with --header for its content type).
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+    /// How many requests (with --duration: at most).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub count: u64,
+    /// Requests started per second; unlimited when not given.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub concurrency: usize,
+    /// Stop after this long (30s, 2m), whatever --count says.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Break every K-th request on purpose, each way the profile can break in turn.
+    #[arg(long, value_name = "K")]
+    pub invalid_every: Option<u64>,
+    /// Send every K-th request again as it was (the same idempotency key), as a provider's retry would.
+    #[arg(long, value_name = "K")]
+    pub duplicate_every: Option<u64>,
+    /// An extra header, NAME: VALUE. Repeat for several.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Sign each request: standard-webhooks, github, stripe, shopify or slack (with --secret).
+    #[arg(long, value_name = "SCHEME", requires = "secret")]
+    pub sign: Option<String>,
+    /// The secret to sign with.
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Option<String>,
+    /// Tries after the first on a 5xx or a timeout, with exponential backoff (100 ms doubling).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+    /// The summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `hookscope export`.

@@ -1,7 +1,9 @@
-//! The command-line clients (`tail`, `wait`, `replay`, `clear`, `export`, `import`): they talk to a running hookscope over its API and
+//! The command-line clients (`tail`, `wait`, `send`, `replay`, `clear`, `export`, `import`): they talk to a running hookscope over its API and
 //! its live stream. An unreachable server, a refused token or a bad flag is one sentence on stderr and exit status 2.
 
 pub mod filter_args;
+pub mod payloads;
+mod send;
 mod stream;
 mod tail;
 pub mod terminal;
@@ -134,6 +136,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Clear(args) => clear(args).await,
         ClientCommand::Export(args) => transfer::export(args).await,
         ClientCommand::Import(args) => transfer::import(args).await,
+        ClientCommand::Send(args) => send::run(args).await,
     };
     result.unwrap_or_else(|error| {
         eprintln!("hookscope: {}", terminal::clean(&error.to_string()));

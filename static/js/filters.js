@@ -31,6 +31,16 @@ export function readFiltersFromUrl() {
     const input = $(`f-${key}`);
     if (input) input.value = value;
   }
+  updateDownloads();
+}
+
+/** Points the download links at an export of what the filters match. */
+export function updateDownloads() {
+  for (const format of ["ndjson", "har"]) {
+    const params = new URLSearchParams({ format });
+    for (const key of FILTER_KEYS) if (state.filters[key]) params.set(key, state.filters[key]);
+    $(`download-${format}`).setAttribute("href", `/_/api/export?${params}`);
+  }
 }
 
 function applyFilters(reload) {
@@ -40,6 +50,7 @@ function applyFilters(reload) {
     setUrlParam(key, value || null);
   }
   $("f-reset").hidden = !hasFilters();
+  updateDownloads();
   reload();
 }
 

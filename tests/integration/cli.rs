@@ -423,3 +423,107 @@ async fn the_curl_script_reproduces_each_request_byte_for_byte_and_runs_nothing_
     first.stop().await;
     second.stop().await;
 }
+
+fn summary_of(output: &Output) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the summary as JSON")
+}
+
+#[tokio::test]
+async fn send_makes_each_profiles_requests_signed_as_its_provider_signs_them() {
+    let app = spawn_app().await;
+    for (profile, scheme) in [
+        ("github", Some("github")),
+        ("stripe", Some("stripe")),
+        ("standard_webhooks", Some("standard-webhooks")),
+        ("shopify", Some("shopify")),
+        ("channel_event", None),
+        ("entity_action", None),
+        ("array_of_one", None),
+    ] {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let path = format!("/hooks/{profile}");
+        let mut endpoint = serde_json::json!({"name": profile, "path": path});
+        if scheme.is_some() {
+            endpoint["verify"] = serde_json::json!({"secrets": [secret]});
+        }
+        create_endpoint(&app, endpoint).await;
+        let mut args = vec!["send", "--profile", profile, "--count", "3", "--json"];
+        if let Some(scheme) = scheme {
+            args.extend(["--sign", scheme, "--secret", secret]);
+        }
+        let summary = summary_of(&run(&app, &args).await);
+        assert_eq!(summary["sent"], 3, "{profile}: {summary}");
+        assert_eq!(summary["answered"]["200"], 3, "{profile}: {summary}");
+        let ids = app.list_ids(&format!("endpoint={profile}")).await;
+        assert_eq!(ids.len(), 3);
+        for id in ids {
+            let detail = app.detail(id).await;
+            assert_eq!(detail["envelope"], profile, "{detail}");
+            assert_eq!(detail["valid"], true, "{detail}");
+            if scheme.is_some() {
+                assert_eq!(detail["signature"], "valid", "{profile}: {detail}");
+            }
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn send_breaks_and_repeats_on_purpose_retries_and_stops_at_410() {
+    let app = spawn_app_with(|c| {
+        c.respond = vec![
+            (
+                hookscope::endpoints::pattern::PathPattern::parse("/flaky").expect("pattern"),
+                hookscope::endpoints::steps::parse_shorthand("500x2,200").expect("steps"),
+            ),
+            (
+                hookscope::endpoints::pattern::PathPattern::parse("/gone").expect("pattern"),
+                hookscope::endpoints::steps::parse_shorthand("200,410").expect("steps"),
+            ),
+        ]
+    })
+    .await;
+    let summary = summary_of(
+        &run(
+            &app,
+            &[
+                "send",
+                "--profile",
+                "channel_event",
+                "--count",
+                "10",
+                "--invalid-every",
+                "5",
+                "--duplicate-every",
+                "3",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(summary["sent"], 10);
+    assert_eq!(summary["invalid_sent"], 2);
+    assert_eq!(summary["duplicates_sent"], 2);
+    assert_eq!(app.list_ids("valid=false").await.len(), 2);
+    assert_eq!(app.list_ids("duplicate=true").await.len(), 2);
+
+    let flaky = format!("http://{}/flaky", app.addr);
+    let summary = summary_of(&run(&app, &["send", &flaky, "--count", "1", "--retries", "3", "--json"]).await);
+    assert_eq!(summary["retries"], 2);
+    assert_eq!(summary["answered"]["200"], 1);
+
+    let gone = format!("http://{}/gone", app.addr);
+    let summary = summary_of(&run(&app, &["send", &gone, "--count", "20", "--json"]).await);
+    assert_eq!(summary["stopped_by_410"], true);
+    assert_eq!(summary["sent"], 2, "{summary}");
+    let output = run(&app, &["send", "--count", "2"]).await;
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("sent 2 in") && said.contains("latency p50"), "{said}");
+    app.stop().await;
+}
