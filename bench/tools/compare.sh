@@ -47,13 +47,10 @@ for round in $(seq "$rounds"); do
     fi
 done
 
-python3 - "$results" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, rps = line.split()
-    runs.setdefault(name, []).append(float(rps))
-median = {name: statistics.median(values) for name, values in runs.items()}
+PYTHONPATH="$ROOT/bench/tools" python3 - "$results" <<'PY'
+import sys
+from medians import load
+runs, median = load(sys.argv[1])
 for name in ("baseline", "before", "after"):
     figures = ", ".join(f"{value:,.0f}" for value in runs[name])
     print(f"{name:9} median {median[name]:>9,.0f} req/s   runs: {figures}")

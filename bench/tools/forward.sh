@@ -57,13 +57,10 @@ for round in $(seq "$rounds"); do
     latency "$round" | tee -a "$results"
 done
 
-python3 - "$results" <<'PY'
+PYTHONPATH="$ROOT/bench/tools" python3 - "$results" <<'PY'
 import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, value = line.split()
-    runs.setdefault(name, []).append(float(value))
-median = {name: statistics.median(values) for name, values in runs.items()}
+from medians import load
+runs, median = load(sys.argv[1])
 for name in ("none", "mirror"):
     print(f"throughput, {name:6}: median {median[name]:>9,.0f} req/s   runs: " + ", ".join(f"{v:,.0f}" for v in runs[name]))
 print(f"  mirror / none: {median['mirror'] / median['none']:.3f}x (target at least 0.5x)")

@@ -55,13 +55,10 @@ for round in $(seq "$rounds"); do
     fi
 done
 
-python3 - "$results" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, value = line.split()
-    runs.setdefault(name, []).append(float(value))
-median = {name: statistics.median(values) for name, values in runs.items()}
+PYTHONPATH="$ROOT/bench/tools" python3 - "$results" <<'PY'
+import sys
+from medians import load
+runs, median = load(sys.argv[1])
 for name in ("builtin", "schema"):
     print(f"throughput, {name:7}: median {median[name]:>9,.0f} req/s   runs: " + ", ".join(f"{v:,.0f}" for v in runs[name]))
 print(f"  custom JSON Schema / built-in channel_event: {median['schema'] / median['builtin']:.3f}x (target at least 0.9x)")

@@ -72,13 +72,10 @@ for round in $(seq "$rounds"); do
     done
 done
 
-python3 - "$results" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, value = line.split()
-    runs.setdefault(name, []).append(float(value))
-median = {name: statistics.median(values) for name, values in runs.items()}
+PYTHONPATH="$ROOT/bench/tools" python3 - "$results" <<'PY'
+import sys
+from medians import load
+runs, median = load(sys.argv[1])
 for name in ("off", "valid", "invalid"):
     print(f"throughput, {name:8}: median {median[name]:>9,.0f} req/s   runs: " + ", ".join(f"{v:,.0f}" for v in runs[name]))
 print(f"  valid / off:   {median['valid'] / median['off']:.3f}x (target at least 0.9x)")
