@@ -66,15 +66,16 @@ pub async fn import(state: &AppState, request: Request<Incoming>) -> Result<Resp
             Some(Err(error)) => return Err(ApiError::BadBody(error.to_string())),
             None => finished = true,
         }
-        while let Some(end) = pending
-            .iter()
-            .position(|byte| *byte == b'\n')
-            .or(finished.then_some(pending.len()).filter(|len| *len > 0))
-        {
-            let line: Vec<u8> = pending.drain(..end.min(pending.len())).collect();
-            if !pending.is_empty() {
-                pending.remove(0);
-            }
+        loop {
+            let end = match pending.iter().position(|byte| *byte == b'\n') {
+                Some(end) => end,
+                // The last line may have no newline.
+                None if finished && !pending.is_empty() => pending.len(),
+                None => break,
+            };
+            let line: Vec<u8> = pending.drain(..end).collect();
+            // The newline itself.
+            pending.drain(..pending.len().min(1));
             number += 1;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
