@@ -1,7 +1,6 @@
 //! The command-line clients (`tail`, `wait`, `send`, `replay`, `clear`, `export`, `import`): they talk to a running hookscope over its API and
 //! its live stream. An unreachable server, a refused token or a bad flag is one sentence on stderr and exit status 2.
 
-pub mod filter_args;
 pub mod payloads;
 mod send;
 mod stream;

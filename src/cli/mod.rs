@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use filter_args::FilterArgs;
+
+mod filter_args;
+
 /// hookscope: a local webhook receiver and inspector.
 ///
 /// Every request sent to it (any method, any path outside /_/) is stored in SQLite, checked against known
@@ -103,7 +107,7 @@ pub struct TailArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     #[command(flatten)]
-    pub filter: crate::client::filter_args::FilterArgs,
+    pub filter: FilterArgs,
     /// Start after this request id, or `all` for every stored request first; by default only new requests.
     #[arg(long, value_name = "ID|all")]
     pub after: Option<String>,
@@ -118,7 +122,7 @@ pub struct WaitArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     #[command(flatten)]
-    pub filter: crate::client::filter_args::FilterArgs,
+    pub filter: FilterArgs,
     /// The body's value at a JSON pointer must equal VALUE (read as JSON, or as a string when it is not JSON):
     /// `--match /data/id=42`, `--match '/name="42"'`. Repeat for several.
     #[arg(long = "match", value_name = "POINTER=VALUE")]
@@ -146,7 +150,7 @@ pub struct ReplayArgs {
     #[arg(long, conflicts_with = "id")]
     pub all: bool,
     #[command(flatten)]
-    pub filter: crate::client::filter_args::FilterArgs,
+    pub filter: FilterArgs,
     /// Send it here instead of its endpoint's forward URL.
     #[arg(long, value_name = "URL")]
     pub to: Option<String>,
@@ -210,7 +214,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     #[command(flatten)]
-    pub filter: crate::client::filter_args::FilterArgs,
+    pub filter: FilterArgs,
     /// `ndjson`, `har` or `curl`.
     #[arg(long, default_value = "ndjson", value_name = "FORMAT")]
     pub format: String,
@@ -238,7 +242,7 @@ pub struct ClearArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     #[command(flatten)]
-    pub filter: crate::client::filter_args::FilterArgs,
+    pub filter: FilterArgs,
 }
 
 /// Options of `hookscope serve`.
