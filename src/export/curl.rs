@@ -56,9 +56,14 @@ pub fn curl_command(detail: &Detail, raw_headers: &[(String, Vec<u8>)]) -> Vec<u
             quote(&base64::engine::general_purpose::STANDARD.encode(&body))
         ));
     }
+    // curl waits for the body a HEAD answer announces unless it is told the request is a HEAD.
+    let method = if summary.method == "HEAD" {
+        "--head".to_owned()
+    } else {
+        format!("-X {}", quote(&summary.method))
+    };
     command.push_str(&format!(
-        "curl -sS -o /dev/null --globoff --path-as-is -X {} \"$TO\"{}",
-        quote(&summary.method),
+        "curl -sS -o /dev/null --globoff --path-as-is {method} \"$TO\"{}",
         quote(&target)
     ));
     for (name, value) in raw_headers {
