@@ -82,6 +82,24 @@ pub async fn run(args: SendArgs) -> Result<ExitCode, ClientError> {
                 })
         })
         .transpose()?;
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate >= 0.001)
+    {
+        return Err(ClientError::Usage(format!(
+            "--rate {rate} is not a rate; give requests a second, at least 0.001"
+        )));
+    }
+    if let (Some(scheme), Some(secret)) = (scheme, args.secret.as_deref()) {
+        let probe = Signing {
+            body: b"",
+            timestamp: 0,
+            id: "msg_probe",
+            url: "http://127.0.0.1/",
+            form: false,
+        };
+        signatures::sign(scheme, None, secret, &probe)
+            .map_err(|error| ClientError::Usage(format!("--secret cannot sign {}: {error}", scheme.as_str())))?;
+    }
     let body = match &args.body {
         Some(path) => Some(
             std::fs::read(path)

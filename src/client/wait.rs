@@ -1,7 +1,7 @@
 //! `hookscope wait`: exits 0 as soon as N matching requests have landed, printing each one's detail as a JSON line
 //! and nothing else; exits 1 with one sentence on stderr when the timeout passes first. `--after now` (the default)
-//! takes the requests received from the moment wait started (by the server's clock, read against the list's
-//! `until`), so a request that lands a moment later, even before wait reached the server, is never missed, and one
+//! takes the requests received from the moment wait started (by this machine's clock, read against the list's
+//! `until`: run wait beside hookscope), so a request that lands a moment later, even before wait reached the server, is never missed, and one
 //! that landed before is never taken.
 
 use std::process::ExitCode;

@@ -200,11 +200,30 @@ impl VerifySpec {
     }
 
     /// Puts back, for each secret sent in its masked form, the secret of `current` that masks like it, so that
-    /// a client can send back what it read and change something else.
+    /// a client can send back what it read and change something else: the one at the same place first, else the
+    /// only unused one that masks alike. A mask that matches several is left as sent, and refused.
     pub fn unmask(&mut self, current: &Verification) {
-        for sent in self.secrets.iter_mut().filter(|sent| sent.contains(MASK_MARK)) {
-            if let Some(kept) = current.secrets.iter().find(|secret| secret.masked() == *sent) {
-                *sent = kept.written().to_owned();
+        let mut used = vec![false; current.secrets.len()];
+        for (index, sent) in self.secrets.iter_mut().enumerate() {
+            if !sent.contains(MASK_MARK) {
+                continue;
+            }
+            let same_place = current
+                .secrets
+                .get(index)
+                .filter(|secret| !used[index] && secret.masked() == *sent)
+                .map(|_| index);
+            let chosen = same_place.or_else(|| {
+                let mut alike =
+                    (0..current.secrets.len()).filter(|at| !used[*at] && current.secrets[*at].masked() == *sent);
+                match (alike.next(), alike.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            });
+            if let Some(at) = chosen {
+                used[at] = true;
+                *sent = current.secrets[at].written().to_owned();
             }
         }
     }
@@ -215,7 +234,7 @@ fn secret(written: &str, source: Source, scheme: SchemeChoice, pointer: &str) ->
     if written.contains(MASK_MARK) {
         return Err(refuse(
             pointer,
-            "a masked secret (with …) keeps one the endpoint has, and this endpoint has none that masks like it",
+            "a masked secret (with …) keeps one the endpoint has: this endpoint has none that masks like it, or several",
         ));
     }
     let secret = match written.strip_prefix("env:") {

@@ -37,10 +37,16 @@ pub fn curl_script_end() -> Vec<u8> {
 /// One request as a `curl` command.
 pub fn curl_command(detail: &Detail, raw_headers: &[(String, Vec<u8>)]) -> Vec<u8> {
     let summary = &detail.summary;
-    let target = if summary.query.is_empty() {
+    // Always a path after the URL: a path without its `/` (a CONNECT's authority) must not become the URL's host.
+    let path = if summary.path.starts_with('/') {
         summary.path.clone()
     } else {
-        format!("{}?{}", summary.path, summary.query)
+        format!("/{}", summary.path)
+    };
+    let target = if summary.query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", summary.query)
     };
     let mut command = format!(
         "\n# #{} {} {}\n",
@@ -48,16 +54,17 @@ pub fn curl_command(detail: &Detail, raw_headers: &[(String, Vec<u8>)]) -> Vec<u
         summary.received_at,
         summary.method.escape_default()
     );
+    // curl waits for the body a HEAD answer announces unless it is told the request is a HEAD, and sends none then.
+    let head = summary.method == "HEAD";
     let body = detail.body_bytes();
-    let sends_body = !body.is_empty();
+    let sends_body = !body.is_empty() && !head;
     if sends_body {
         command.push_str(&format!(
             "printf '%s' {} | base64 -d | ",
             quote(&base64::engine::general_purpose::STANDARD.encode(&body))
         ));
     }
-    // curl waits for the body a HEAD answer announces unless it is told the request is a HEAD.
-    let method = if summary.method == "HEAD" {
+    let method = if head {
         "--head".to_owned()
     } else {
         format!("-X {}", quote(&summary.method))
@@ -70,14 +77,7 @@ pub fn curl_command(detail: &Detail, raw_headers: &[(String, Vec<u8>)]) -> Vec<u
         if FRAMING.contains(&name.as_str()) {
             continue;
         }
-        // A header value that is not UTF-8 goes through printf's octal escapes, inside the quotes.
-        let shown = String::from_utf8(value.clone()).unwrap_or_else(|_| String::from_utf8_lossy(value).into_owned());
-        if std::str::from_utf8(value).is_ok() {
-            command.push_str(&format!(" -H {}", quote(&format!("{name}: {shown}"))));
-        } else {
-            let octal: String = value.iter().map(|byte| format!("\\{byte:03o}")).collect();
-            command.push_str(&format!(" -H \"$(printf {})\"", quote(&format!("{name}: {octal}"))));
-        }
+        command.push_str(&header_option(name, value));
     }
     for default in CURL_DEFAULTS {
         if !raw_headers.iter().any(|(name, _)| name == default) {
@@ -91,9 +91,32 @@ pub fn curl_command(detail: &Detail, raw_headers: &[(String, Vec<u8>)]) -> Vec<u
     command.into_bytes()
 }
 
+/// One header as a curl option: `-H 'name: value'`; `-H 'name;'` for an empty value (curl drops `name:`); a value
+/// that is not UTF-8 through printf's octal escapes, inside quotes, with the name's `%` and `\` escaped for printf.
+fn header_option(name: &str, value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok("") => format!(" -H {}", quote(&format!("{name};"))),
+        Ok(text) => format!(" -H {}", quote(&format!("{name}: {text}"))),
+        Err(_) => {
+            let name = name.replace('\\', "\\\\").replace('%', "%%");
+            let octal: String = value.iter().map(|byte| format!("\\{byte:03o}")).collect();
+            format!(" -H \"$(printf {})\"", quote(&format!("{name}: {octal}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{header_option, quote};
+
+    #[test]
+    fn empty_values_and_printf_specials_in_names_survive() {
+        assert_eq!(header_option("x-empty", b""), " -H 'x-empty;'");
+        assert_eq!(
+            header_option("x-%s", b"caf\xe9"),
+            r#" -H "$(printf 'x-%%s: \143\141\146\351')""#
+        );
+    }
 
     #[test]
     fn quoting_leaves_nothing_for_the_shell() {

@@ -60,8 +60,14 @@ pub(super) async fn run(forwarder: Forwarder, target: String, notify: Arc<Notify
 async fn deliver(forwarder: &Forwarder, delivery: &Delivery) -> bool {
     let request = match forwarder.store().stored_request(delivery.request_id).await {
         Ok(Some(request)) => request,
-        // Deleted meanwhile: its delivery went with it.
-        Ok(None) => return true,
+        // Deleted or evicted meanwhile: its delivery goes too, and the queue moves on.
+        Ok(None) => {
+            if let Err(error) = forwarder.store().drop_delivery(delivery.id).await {
+                tracing::warn!(%error, "a delivery of a request no longer stored could not be dropped");
+                tokio::time::sleep(STORE_RETRY).await;
+            }
+            return true;
+        }
         Err(error) => {
             tracing::warn!(%error, "a request to deliver could not be read; trying again in a second");
             tokio::time::sleep(STORE_RETRY).await;

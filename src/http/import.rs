@@ -56,6 +56,8 @@ pub async fn import(state: &AppState, request: Request<Incoming>) -> Result<Resp
     let mut skipped = 0usize;
     let mut reported: Vec<serde_json::Value> = Vec::new();
     let mut finished = false;
+    // How much of `pending` is known to hold no newline.
+    let mut scanned = 0usize;
     while !finished {
         match body.frame().await {
             Some(Ok(frame)) => {
@@ -67,12 +69,17 @@ pub async fn import(state: &AppState, request: Request<Incoming>) -> Result<Resp
             None => finished = true,
         }
         loop {
-            let end = match pending.iter().position(|byte| *byte == b'\n') {
-                Some(end) => end,
+            // Only what arrived since the last look is searched, so a long line costs its length once.
+            let end = match memchr::memchr(b'\n', &pending[scanned..]) {
+                Some(offset) => scanned + offset,
                 // The last line may have no newline.
                 None if finished && !pending.is_empty() => pending.len(),
-                None => break,
+                None => {
+                    scanned = pending.len();
+                    break;
+                }
             };
+            scanned = 0;
             let line: Vec<u8> = pending.drain(..end).collect();
             // The newline itself.
             pending.drain(..pending.len().min(1));

@@ -70,11 +70,8 @@ pub async fn answer(
         ),
     };
     let status = response.status().as_u16();
-    let forward = if attempted
-        .result
-        .as_ref()
-        .is_ok_and(|answered| (200..300).contains(&answered.status))
-    {
+    // As the sender was answered: a 2xx the target gave but hookscope could not pass on is a failure.
+    let forward = if (200..300).contains(&status) {
         ForwardState::Ok
     } else {
         ForwardState::Failed

@@ -172,7 +172,11 @@ impl Search<'_> {
             }
         }
         let keys = self.keys();
-        for (body, how) in body_variants(message.body, &self.prepared.reading.content) {
+        for (body, how) in body_variants(
+            message.body,
+            &self.prepared.reading.content,
+            BUDGET_BYTES.saturating_sub(self.spent),
+        ) {
             if let Some((index, _)) = keys.iter().find(|(_, key)| self.signs(key, &body, url.as_deref())) {
                 found.push(format!(
                     "the signature matches this body {how} (with {}): something between the sender and hookscope rewrote it, or the sender signed a different serialisation",
@@ -284,7 +288,7 @@ fn secret_variants(scheme: Scheme, secret: &Secret) -> Vec<(KeyForm, String, Str
 }
 
 /// The body as a relay or a sender's library commonly changes it, and how to say it.
-fn body_variants(body: &[u8], content: &Content) -> Vec<(Vec<u8>, &'static str)> {
+fn body_variants(body: &[u8], content: &Content, max_len: usize) -> Vec<(Vec<u8>, &'static str)> {
     if matches!(content, Content::Url { .. }) {
         return Vec::new();
     }
@@ -295,7 +299,7 @@ fn body_variants(body: &[u8], content: &Content) -> Vec<(Vec<u8>, &'static str)>
             None => ([body, b"\n"].concat(), "with a trailing newline added"),
         }];
     for form in Form::ALL {
-        if let Some(rewritten) = json_forms::rewrite(body, form)
+        if let Some(rewritten) = json_forms::rewrite(body, form, max_len)
             && rewritten != body
         {
             variants.push((rewritten, form.description()));

@@ -25,8 +25,9 @@ impl Form {
     }
 }
 
-/// `body` written in `form`, when it is JSON.
-pub fn rewrite(body: &[u8], form: Form) -> Option<Vec<u8>> {
+/// `body` written in `form`, when it is JSON and the result is at most `max_len` bytes (indentation can make a deeply
+/// nested body many times its size).
+pub fn rewrite(body: &[u8], form: Form, max_len: usize) -> Option<Vec<u8>> {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).ok()?;
     let mut out = Vec::with_capacity(body.len() + body.len() / 4);
     let mut depth = 0usize;
@@ -36,6 +37,9 @@ pub fn rewrite(body: &[u8], form: Form) -> Option<Vec<u8>> {
         out.resize(out.len() + depth * 2, b' ');
     };
     while index < body.len() {
+        if out.len() > max_len {
+            return None;
+        }
         let byte = body[index];
         match byte {
             b' ' | b'\t' | b'\n' | b'\r' => {}
@@ -87,7 +91,7 @@ pub fn rewrite(body: &[u8], form: Form) -> Option<Vec<u8>> {
         }
         index += 1;
     }
-    Some(out)
+    (out.len() <= max_len).then_some(out)
 }
 
 /// The index just past the string that starts at `start` (a `"`), escapes included.
@@ -111,7 +115,7 @@ mod tests {
 
     #[test]
     fn each_form_changes_only_the_whitespace_between_tokens() {
-        let text = |form| String::from_utf8(rewrite(BODY.as_bytes(), form).expect("json")).expect("utf-8");
+        let text = |form| String::from_utf8(rewrite(BODY.as_bytes(), form, usize::MAX).expect("json")).expect("utf-8");
         assert_eq!(
             text(Form::Compact),
             r#"{"b":[1,2.50,{}],"a":{"s":"x, y: \"z\" }"},"e":[]}"#
@@ -132,13 +136,14 @@ mod tests {
         // serde_json's pretty printer indents by two spaces like JSON.stringify(value, null, 2).
         let pretty = serde_json::to_string_pretty(&value).expect("json");
         assert_eq!(
-            rewrite(br#"{"a":[1,{"b":null}],"c":"d"}"#, Form::Indented),
+            rewrite(br#"{"a":[1,{"b":null}],"c":"d"}"#, Form::Indented, usize::MAX),
             Some(pretty.into_bytes())
         );
     }
 
     #[test]
     fn a_body_that_is_not_json_has_no_forms() {
-        assert_eq!(rewrite(b"a=1&b=2", Form::Compact), None);
+        assert_eq!(rewrite(b"a=1&b=2", Form::Compact, usize::MAX), None);
+        assert_eq!(rewrite(b"[[[1,1,1]]]", Form::Indented, 20), None, "over the cap");
     }
 }

@@ -309,9 +309,9 @@ impl Prepared {
     /// to what the URL says.
     fn early_problem(&self, verification: &Verification, message: &Message<'_>) -> Option<Problem> {
         if let Some(claimed) = &self.reading.timestamp {
-            let age = message.received_at_ms.div_euclid(1000) - claimed.seconds;
+            let age = message.received_at_ms.div_euclid(1000).saturating_sub(claimed.seconds);
             let tolerance = i64::try_from(verification.tolerance_s).unwrap_or(i64::MAX);
-            if age > tolerance || (!claimed.past_only && age < -tolerance) {
+            if age > tolerance || (!claimed.past_only && age < tolerance.saturating_neg()) {
                 return Some(Problem::OutsideTolerance {
                     header: claimed.header.clone(),
                     age,

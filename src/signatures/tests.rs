@@ -578,6 +578,25 @@ fn thousands_of_signatures_are_read_no_further_than_the_bound() {
 }
 
 #[test]
+fn a_timestamp_at_the_edge_of_i64_is_outside_the_tolerance_not_a_panic() {
+    let request = Request::new(
+        &[
+            ("X-Slack-Request-Timestamp", "-9223372036854775808"),
+            (
+                "X-Slack-Signature",
+                "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+            ),
+        ],
+        b"{}",
+        1_700_000_000,
+    );
+    assert_invalid(
+        &request.check(Some(&verification(Some(Scheme::Slack), &["x"]))),
+        "outside the 300 s tolerance",
+    );
+}
+
+#[test]
 fn non_utf8_headers_are_malformed() {
     let mut request = Request::new(&[("X-Hub-Signature-256", "")], b"{}", 0);
     request.headers[0].1 = b"sha256=\xff\xfe".to_vec();

@@ -200,6 +200,14 @@ impl<'tx> Batch<'tx> {
         Ok(queued)
     }
 
+    /// Forgets a delivery whose request is no longer stored.
+    pub(super) fn drop_delivery(&mut self, delivery_id: i64) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM deliveries WHERE id = ?1")?
+            .execute([delivery_id])?;
+        Ok(())
+    }
+
     /// Stores an endpoint made through the API (or replaces the one with its id).
     pub(super) fn save_endpoint(&mut self, id: i64, name: &str, spec: &str) -> rusqlite::Result<()> {
         self.tx

@@ -149,6 +149,11 @@ impl Store {
         self.call(move |batch| batch.queue_deliveries(&plans)).await
     }
 
+    /// Forgets a delivery whose request is no longer stored, so that its queue moves on.
+    pub async fn drop_delivery(&self, delivery_id: i64) -> Result<(), StoreError> {
+        self.call(move |batch| batch.drop_delivery(delivery_id)).await
+    }
+
     /// The oldest pending delivery to `target`.
     pub async fn next_delivery(&self, target: String) -> Result<Option<Delivery>, StoreError> {
         self.read(move |conn| Ok(outbox::next_for(conn, &target)?)).await

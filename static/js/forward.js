@@ -80,10 +80,16 @@ export function forwardSection(r, reload) {
 }
 
 function openReplayDialog(r, reload) {
-  replaying = { id: r.id, reload, text: r.body !== undefined };
+  const headersText = r.headers.map(([name, value]) => `${name}: ${value}`).join("\n");
+  const bodyText = r.body !== undefined ? r.body : "";
+  // What the dialog shows, as the textareas will read it back: only what the user changes is sent, so an
+  // unedited replay is the captured bytes (header values that are not UTF-8, a body's CRLFs).
+  replaying = { id: r.id, reload, text: r.body !== undefined, headersText, bodyText };
   $("replay-url").value = "";
-  $("replay-headers").value = r.headers.map(([name, value]) => `${name}: ${value}`).join("\n");
-  $("replay-body").value = r.body !== undefined ? r.body : "";
+  $("replay-headers").value = headersText;
+  replaying.headersShown = $("replay-headers").value;
+  $("replay-body").value = bodyText;
+  replaying.bodyShown = $("replay-body").value;
   $("replay-body").disabled = r.body === undefined;
   $("replay-resign").checked = false;
   $("replay-error").hidden = true;
@@ -104,8 +110,9 @@ async function submitReplay(event) {
     }
     headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
-  const edits = { headers, resign: $("replay-resign").checked };
-  if (replaying.text) edits.body = $("replay-body").value;
+  const edits = { resign: $("replay-resign").checked };
+  if ($("replay-headers").value !== replaying.headersShown) edits.headers = headers;
+  if (replaying.text && $("replay-body").value !== replaying.bodyShown) edits.body = $("replay-body").value;
   const url = $("replay-url").value.trim();
   if (url) edits.url = url;
   if (await replay(replaying.id, edits, replaying.reload)) $("replay-dialog").close();

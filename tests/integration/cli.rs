@@ -120,6 +120,11 @@ async fn a_bad_flag_an_unreachable_server_or_a_bad_token_is_one_sentence_and_exi
         (vec!["wait", "--status", "6xx"], "status"),
         (vec!["wait", "--timeout", "soon"], "--timeout"),
         (vec!["tail"], "token"),
+        (
+            vec!["send", "--sign", "standard-webhooks", "--secret", "bad!"],
+            "--secret",
+        ),
+        (vec!["send", "--rate", "0"], "--rate"),
         (vec!["clear", "--url", "http://127.0.0.1:9"], "cannot reach hookscope"),
     ] {
         let output = run(&app, &args).await;
