@@ -47,7 +47,12 @@ pub async fn watch(
             Ok(Ok(file)) => {
                 let applied = {
                     let _changing = changes.lock().await;
-                    apply_profiles(&profiles, &file).and_then(|()| apply(&endpoints, &file))
+                    // Both parts are checked before either changes: a broken edit changes nothing.
+                    prepare_profiles(&profiles, &file).and_then(|fresh| {
+                        let count = apply(&endpoints, &file)?;
+                        install_profiles(&profiles, fresh);
+                        Ok(count)
+                    })
                 };
                 log_applied(&path, applied);
             }
@@ -72,9 +77,8 @@ fn stamp(path: &std::path::Path) -> Option<(u64, SystemTime)> {
     Some((metadata.len(), metadata.modified().ok()?))
 }
 
-/// Replaces the file's custom profiles by the file's new ones (ahead of the API's, in the file's order), or says why
-/// none changed.
-pub fn apply_profiles(profiles: &Profiles, file: &file::ConfigFile) -> Result<(), String> {
+/// The file's custom profiles, built, or why they cannot replace the current ones.
+pub fn prepare_profiles(profiles: &Profiles, file: &file::ConfigFile) -> Result<Vec<Arc<Defined>>, String> {
     let current = profiles.snapshot();
     let folder = file.path.parent().unwrap_or(std::path::Path::new("."));
     let mut fresh = Vec::with_capacity(file.profiles.len());
@@ -97,12 +101,16 @@ pub fn apply_profiles(profiles: &Profiles, file: &file::ConfigFile) -> Result<()
             source: ProfileSource::File,
         }));
     }
+    Ok(fresh)
+}
+
+/// Replaces the file's custom profiles by `fresh`, ahead of the API's, in the file's order.
+pub fn install_profiles(profiles: &Profiles, mut fresh: Vec<Arc<Defined>>) {
     profiles.change(|list| {
         list.retain(|defined| defined.source != ProfileSource::File);
         fresh.append(list);
         *list = fresh;
     });
-    Ok(())
 }
 
 /// Replaces the file's endpoints by the file's new ones; returns how many there are, or why none changed.

@@ -292,3 +292,45 @@ fn the_file_defines_profiles_with_schema_files_and_a_broken_one_is_one_sentence_
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_edit_of_the_files_profiles_takes_effect_and_a_conflicting_one_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("hookscope.toml");
+    let profile = |kind: &str| {
+        format!(
+            "[[profile]]\nname = \"kinds\"\ndetect = {{ header = \"X-Kind\" }}\nschema = {{ properties = {{ kind = {{ const = \"{kind}\" }} }} }}\n"
+        )
+    };
+    std::fs::write(&path, profile("a")).expect("write");
+    let file = hookscope::config::file::load(&path).expect("a valid file");
+    let app = spawn_app_with(|c| c.file = Some(file)).await;
+    let valid = async |app: &TestApp| {
+        let id = app
+            .post_with(
+                "/k",
+                "application/json",
+                br#"{"kind":"b"}"#.to_vec(),
+                &[("X-Kind", "1")],
+            )
+            .await;
+        app.detail(id).await["valid"].clone()
+    };
+    assert_eq!(valid(&app).await, false);
+    std::fs::write(&path, profile("b")).expect("edit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while valid(&app).await != true {
+        assert!(std::time::Instant::now() < deadline, "the edit was applied");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // An edit whose endpoint takes a name the API already has changes neither part.
+    create_endpoint(&app, json!({"name": "taken", "path": "/taken"})).await;
+    std::fs::write(
+        &path,
+        format!("{}\n[[endpoint]]\nname = \"taken\"\npath = \"/t\"\n", profile("c")),
+    )
+    .expect("edit");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(valid(&app).await, true, "the profile stayed as it was");
+    app.stop().await;
+}
