@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::names::valid_name;
 use crate::profiles::registry;
 use crate::record::{ForwardState, Summary};
 use crate::signatures::SignatureVerdict;
@@ -157,8 +158,16 @@ impl Filter {
                 "endpoint" => filter.endpoint = text,
                 "status" => filter.status = text.map(|status| parse_status(&status)).transpose()?,
                 "key" => filter.key = text,
-                "signature" => filter.signature = text.map(|verdict| parse_signature(&verdict)).transpose()?,
-                "forward" => filter.forward = text.map(|state| parse_forward(&state)).transpose()?,
+                "signature" => {
+                    filter.signature = text
+                        .map(|word| parse_word("signature", &word, &SignatureVerdict::ALL, SignatureVerdict::as_str))
+                        .transpose()?;
+                }
+                "forward" => {
+                    filter.forward = text
+                        .map(|word| parse_word("forward", &word, &ForwardState::ALL, ForwardState::as_str))
+                        .transpose()?;
+                }
                 "environment" => filter.environment = text,
                 "since" => filter.since_ms = text.map(|time| parse_time("since", &time)).transpose()?,
                 "until" => filter.until_ms = text.map(|time| parse_time("until", &time)).transpose()?,
@@ -344,28 +353,26 @@ fn parse_header(text: &str) -> Result<HeaderFilter, FilterError> {
     }
 }
 
-/// `unsigned`, `unchecked`, `valid` or `invalid`.
-fn parse_signature(text: &str) -> Result<SignatureVerdict, FilterError> {
-    SignatureVerdict::ALL
-        .into_iter()
-        .find(|verdict| verdict.as_str() == text)
-        .ok_or_else(|| FilterError {
-            parameter: "signature",
+/// One of a fixed set of words (`signature=invalid`, `forward=failed`), each value's `name`.
+fn parse_word<T: Copy>(
+    parameter: &'static str,
+    text: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<T, FilterError> {
+    all.iter().copied().find(|value| name(*value) == text).ok_or_else(|| {
+        let words: Vec<&str> = all.iter().map(|value| name(*value)).collect();
+        let expected = match words.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        FilterError {
+            parameter,
             value: text.to_owned(),
-            expected: "unsigned, unchecked, valid or invalid".to_owned(),
-        })
-}
-
-/// `none`, `pending`, `ok` or `failed`.
-fn parse_forward(text: &str) -> Result<ForwardState, FilterError> {
-    ForwardState::ALL
-        .into_iter()
-        .find(|state| state.as_str() == text)
-        .ok_or_else(|| FilterError {
-            parameter: "forward",
-            value: text.to_owned(),
-            expected: "none, pending, ok or failed".to_owned(),
-        })
+            expected,
+        }
+    })
 }
 
 /// `500`, or a class such as `5xx`.
@@ -405,11 +412,7 @@ fn parse_profile(name: &str) -> Result<ProfileFilter, FilterError> {
         return Ok(ProfileFilter::None);
     }
     // Any profile's name, built in or custom (a custom one may be defined later, or gone with its requests).
-    let valid = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
-    if valid {
+    if valid_name(name) {
         return Ok(ProfileFilter::Is(name.to_owned()));
     }
     let names: Vec<&str> = registry::names().chain([ProfileFilter::NONE]).collect();
@@ -481,6 +484,14 @@ mod tests {
             })
         );
         assert_eq!(Filter::from_query(&filter.to_query()), Ok(filter));
+    }
+
+    #[test]
+    fn a_word_parameter_lists_the_words_it_takes() {
+        let error = Filter::from_query("signature=maybe").expect_err("refused");
+        assert_eq!(error.expected, "unsigned, unchecked, valid or invalid");
+        let error = Filter::from_query("forward=later").expect_err("refused");
+        assert_eq!(error.expected, "none, pending, ok or failed");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`endpoints`]: pure: which endpoint a request belongs to (path patterns), and what it is answered.
 //! - [`forward`]: forwarding to the app being written (mirror and proxy), the outbox's queues, and replay.
 //! - [`export`]: pure: the export formats (NDJSON, HAR 1.2, a curl script).
+//! - [`names`]: the one rule for the names of endpoints and custom profiles.
 //! - [`filter`]: one filter over captured requests, for the list, the live stream and the clients.
 //! - [`readable`]: bodies as people read them: decompressed, or a form's fields (display only).
 //! - [`store`]: SQLite in WAL mode behind one group-committing writer thread and a read pool.
@@ -28,6 +29,7 @@ pub mod forward;
 pub mod http;
 pub mod idempotency;
 pub mod live;
+pub mod names;
 pub mod profiles;
 pub mod readable;
 pub mod record;

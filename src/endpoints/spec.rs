@@ -12,6 +12,7 @@ use super::pattern::PathPattern;
 use super::steps::{ANSWER_STATUSES, MAX_DELAY, MAX_STEPS, Step};
 use super::verify::VerifySpec;
 use super::{Chaos, Endpoint, RequiredHeader, Sequence, Source};
+use crate::names::valid_name;
 
 /// The most bytes of body one step answers with.
 pub const MAX_STEP_BODY: usize = 64 * 1024;
@@ -106,14 +107,6 @@ pub(super) fn refuse(pointer: impl Into<String>, message: impl Into<String>) -> 
         pointer: pointer.into(),
         message: message.into(),
     }
-}
-
-/// Whether a name is 1 to 64 of `A-Z a-z 0-9 . _ -`.
-pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
 }
 
 impl EndpointSpec {

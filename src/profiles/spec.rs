@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::custom::{CustomProfile, Detect};
 use super::registry;
+use crate::names::valid_name;
 
 /// The largest schema, as text.
 pub const MAX_SCHEMA_BYTES: usize = 1024 * 1024;
@@ -74,12 +75,7 @@ pub enum Origin<'a> {
 impl ProfileSpec {
     /// Checks every field, reads the schema (from its file, in the configuration file) and compiles it.
     pub fn build(&self, origin: Origin<'_>) -> Result<CustomProfile, ProfileError> {
-        let valid_name = (1..=64).contains(&self.name.len())
-            && self
-                .name
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'));
-        if !valid_name || self.name == "none" {
+        if !valid_name(&self.name) || self.name == "none" {
             return Err(refuse("/name", "a name is 1 to 64 of A-Z a-z 0-9 . _ - (and not none)"));
         }
         if registry::by_name(&self.name).is_some() {
