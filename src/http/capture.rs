@@ -22,7 +22,7 @@ use crate::idempotency::request_key_with_source;
 use crate::profiles::{Choice, Finding, Verdict, inspect_request};
 use crate::record::{AttemptKind, ForwardState, NewRequest, ResponseRecord, StoredRequest, header_text, now_ms};
 use crate::signatures::reading::{Message, OwnedMessage};
-use crate::signatures::{self, Check};
+use crate::signatures::{self, Check, Verification};
 
 /// Bodies larger than this are inspected on a blocking thread, so parsing a large JSON document never stalls
 /// the tasks serving other connections.
@@ -74,7 +74,15 @@ pub async fn capture(
     let choice = state
         .profiles
         .choice(endpoint.and_then(|endpoint| endpoint.profile.as_deref()));
-    let mut verdict = inspect(&body, content_type.as_deref(), &header_pairs, choice).await?;
+    let message = Message {
+        headers: &header_pairs,
+        body: &body,
+        path: &path,
+        query: parts.uri.query().unwrap_or_default(),
+        received_at_ms,
+    };
+    let (mut verdict, signature) =
+        examine(state, found.as_ref(), &message, &body, content_type.as_deref(), choice).await?;
     if let Some(endpoint) = endpoint {
         refuse_undefined_profile(state, endpoint, &mut verdict);
         warn_unsubscribed(endpoint, &mut verdict);
@@ -86,14 +94,6 @@ pub async fn capture(
     );
     let (idempotency_key, key_source) = keyed.unzip();
     verdict.key_source = key_source;
-    let message = Message {
-        headers: &header_pairs,
-        body: &body,
-        path: &path,
-        query: parts.uri.query().unwrap_or_default(),
-        received_at_ms,
-    };
-    let signature = check_signature(state, found.as_ref(), &message, &body).await?;
     // What the log line needs, kept before the request is handed to the store.
     let size = body.len();
     let envelope = verdict.envelope.clone().unwrap_or_else(|| "none".to_owned());
@@ -369,56 +369,54 @@ async fn read_body(body: Incoming, limit: u64, state: &AppState) -> Result<Bytes
     }
 }
 
-/// The verdict on a request's signature: checked here, or on a blocking thread when a secret must be tried over
-/// a large body.
-async fn check_signature(
+/// Checks a request against its profile and its signature against its endpoint's secrets: here, or both on one
+/// blocking thread when the body is large, so that parsing, validating and hashing a large document never stalls
+/// the tasks serving other connections.
+async fn examine(
     state: &AppState,
     endpoint: Option<&Arc<Endpoint>>,
     message: &Message<'_>,
     body: &Bytes,
-) -> Result<Check, ApiError> {
+    content_type: Option<&str>,
+    choice: Choice,
+) -> Result<(Verdict, Check), ApiError> {
     let public_url = state.config.public_url.as_deref();
-    let verifying = endpoint.filter(|endpoint| endpoint.verify.is_some());
-    let Some(endpoint) = verifying.filter(|_| message.body.len() > INLINE_INSPECTION_LIMIT) else {
-        let verification = verifying.and_then(|endpoint| endpoint.verify.as_ref());
-        return Ok(signatures::assess(verification, message, public_url));
-    };
-    let endpoint = Arc::clone(endpoint);
+    if body.len() <= INLINE_INSPECTION_LIMIT {
+        let verification = endpoint.and_then(|endpoint| endpoint.verify.as_ref());
+        return Ok(examine_here(message, content_type, &choice, verification, public_url));
+    }
+    let endpoint = endpoint.cloned();
     let public_url = public_url.map(str::to_owned);
+    let content_type = content_type.map(str::to_owned);
     let owned = OwnedMessage::of(message, body.clone());
     tokio::task::spawn_blocking(move || {
-        owned.with(|message| signatures::assess(endpoint.verify.as_ref(), message, public_url.as_deref()))
+        let verification = endpoint.as_ref().and_then(|endpoint| endpoint.verify.as_ref());
+        owned.with(|message| {
+            examine_here(
+                message,
+                content_type.as_deref(),
+                &choice,
+                verification,
+                public_url.as_deref(),
+            )
+        })
     })
     .await
     .map_err(|error| ApiError::Internal(error.into()))
 }
 
-/// Inspects the request here, or on a blocking thread when the body is large, so that parsing (and validating) a
-/// large document never stalls the tasks serving other connections.
-async fn inspect(
-    body: &Bytes,
+/// The profile check and the signature check, on this thread.
+fn examine_here(
+    message: &Message<'_>,
     content_type: Option<&str>,
-    headers: &[(&str, &[u8])],
-    choice: Choice,
-) -> Result<Verdict, ApiError> {
-    if body.len() <= INLINE_INSPECTION_LIMIT {
-        return Ok(inspect_request(body, content_type, headers, &choice));
-    }
-    let owned: Vec<(String, Vec<u8>)> = headers
-        .iter()
-        .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
-        .collect();
-    let content_type = content_type.map(str::to_owned);
-    let body = body.clone();
-    tokio::task::spawn_blocking(move || {
-        let pairs: Vec<(&str, &[u8])> = owned
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_slice()))
-            .collect();
-        inspect_request(&body, content_type.as_deref(), &pairs, &choice)
-    })
-    .await
-    .map_err(|error| ApiError::Internal(error.into()))
+    choice: &Choice,
+    verification: Option<&Verification>,
+    public_url: Option<&str>,
+) -> (Verdict, Check) {
+    (
+        inspect_request(message.body, content_type, message.headers, choice),
+        signatures::assess(verification, message, public_url),
+    )
 }
 
 /// Runs `work` on the body here, or on a blocking thread when the body is large, so that parsing a large document
