@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::response::{Body, empty, json, with_body};
 use crate::filter::Filter;
 use crate::readable::{applies, readable};
-use crate::record::Detail;
+use crate::record::{Detail, Summary};
 use crate::signatures::reading::OwnedMessage;
 use crate::signatures::{Explanation, explain};
 use crate::store::{ListQuery, PageStart};
@@ -135,22 +135,39 @@ pub async fn clear(state: &AppState, raw_query: Option<&str>) -> Result<Response
         return Ok(empty(StatusCode::NO_CONTENT));
     }
     let mut ids = Vec::new();
+    each_match(state, &filter, usize::MAX, |summary| {
+        ids.push(summary.id);
+        Ok(())
+    })
+    .await?;
+    let deleted = state.store.delete_many(ids).await?;
+    Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": deleted })))
+}
+
+/// Visits every request `filter` matches, oldest first, a page at a time, up to `most` of them.
+pub async fn each_match(
+    state: &AppState,
+    filter: &Filter,
+    most: usize,
+    mut visit: impl FnMut(&Summary) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let mut seen = 0usize;
     let mut from = PageStart::After(0);
-    loop {
+    while seen < most {
         let page = state
             .store
             .list(ListQuery {
                 filter: filter.clone(),
-                limit: MAX_LIMIT,
+                limit: MAX_LIMIT.min(most - seen),
                 from,
             })
             .await?;
         let Some(last) = page.requests.last() else { break };
         from = PageStart::After(last.id);
-        ids.extend(page.requests.iter().map(|summary| summary.id));
+        seen += page.requests.len();
+        page.requests.iter().try_for_each(&mut visit)?;
     }
-    let deleted = state.store.delete_many(ids).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": deleted })))
+    Ok(())
 }
 
 /// `GET /_/api/stats`

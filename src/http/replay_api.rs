@@ -13,7 +13,6 @@ use super::response::{Body, json};
 use crate::filter::Filter;
 use crate::forward::{Failure, check_target, plan_for};
 use crate::record::{Attempt, AttemptKind, AttemptOutcome, DeliveryPlan, ForwardState, ReplayEdits};
-use crate::store::{ListQuery, PageStart};
 
 /// The most requests one bulk replay queues.
 pub const MAX_BULK: usize = 10_000;
@@ -165,28 +164,14 @@ async fn bulk(state: &AppState, query: &str, replay: Replay) -> Result<Response<
     let filter = Filter::from_query(query)?;
     let mut plans = Vec::new();
     let mut skipped = 0usize;
-    let mut from = PageStart::After(0);
-    'pages: loop {
-        let page = state
-            .store
-            .list(ListQuery {
-                filter: filter.clone(),
-                limit: super::api::MAX_LIMIT,
-                from,
-            })
-            .await?;
-        let Some(last) = page.requests.last() else { break };
-        from = PageStart::After(last.id);
-        for summary in &page.requests {
-            if plans.len() + skipped >= MAX_BULK {
-                break 'pages;
-            }
-            match plan(state, summary.endpoint.as_deref(), &replay)? {
-                Some(plan) => plans.push((summary.id, plan)),
-                None => skipped += 1,
-            }
+    super::api::each_match(state, &filter, MAX_BULK, |summary| {
+        match plan(state, summary.endpoint.as_deref(), &replay)? {
+            Some(plan) => plans.push((summary.id, plan)),
+            None => skipped += 1,
         }
-    }
+        Ok(())
+    })
+    .await?;
     let mut targets: Vec<String> = plans.iter().map(|(_, plan)| plan.target.clone()).collect();
     targets.sort();
     targets.dedup();
