@@ -19,7 +19,7 @@ pub const MAX_STEP_BODY: usize = 64 * 1024;
 
 /// Headers that say how an answer is framed on the connection, which hookscope sets itself: a step that set them
 /// could desynchronise the connection.
-const FRAMING_HEADERS: [&str; 8] = [
+pub const FRAMING_HEADERS: [&str; 8] = [
     "content-length",
     "transfer-encoding",
     "connection",

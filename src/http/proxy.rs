@@ -8,21 +8,10 @@ use hyper::{Response, StatusCode};
 use super::AppState;
 use super::response::{Body, json, with_body};
 use crate::endpoints::forward::Forwarding;
+use crate::endpoints::spec::FRAMING_HEADERS;
 use crate::endpoints::{Endpoint, Reason};
 use crate::forward::plan_for;
 use crate::record::{AttemptKind, AttemptOutcome, ForwardState, ResponseRecord, StoredRequest};
-
-/// Headers of the target's answer that belong to its connection, or that hyper sets for the sender's.
-const NOT_PASSED_ON: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "proxy-connection",
-];
 
 /// Calls the target for a committed capture and answers its sender with what came back.
 pub async fn answer(
@@ -48,7 +37,8 @@ pub async fn answer(
             let headers = response.headers_mut();
             headers.remove(hyper::header::CONTENT_TYPE);
             for (name, value) in &answered.headers {
-                if NOT_PASSED_ON.contains(&name.as_str()) {
+                // The headers that frame an answer belong to the target's connection; hyper frames the sender's.
+                if FRAMING_HEADERS.contains(&name.as_str()) {
                     continue;
                 }
                 if let (Ok(name), Ok(value)) = (
