@@ -93,6 +93,21 @@ impl Client {
         Ok(value)
     }
 
+    /// Sends a request whose answer is read as a stream (the live stream, an export): the response when it is a
+    /// success, else the sentence its error says.
+    async fn open(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let response = request.send().await.map_err(|error| self.unreachable(&error))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        Err(self
+            .read(response)
+            .await
+            .err()
+            .unwrap_or_else(|| ClientError::Refused(status.to_string())))
+    }
+
     fn unreachable(&self, error: &reqwest::Error) -> ClientError {
         let mut reason = error.to_string();
         let mut source = std::error::Error::source(error);

@@ -16,23 +16,13 @@ impl Client {
     /// Opens the stream of every request after `after` that the filter (`query`) matches.
     pub async fn events(&self, after: i64, query: &str) -> Result<Events, ClientError> {
         let separator = if query.is_empty() { "" } else { "&" };
-        let response = self
+        let request = self
             .request(
                 Method::GET,
                 &format!("/_/events?complete=1&after={after}{separator}{query}"),
             )
-            .header("accept", "text/event-stream")
-            .send()
-            .await
-            .map_err(|error| self.unreachable(&error))?;
-        if !response.status().is_success() {
-            // The error's sentence, as for any other call.
-            return Err(self
-                .read(response)
-                .await
-                .err()
-                .unwrap_or_else(|| ClientError::Protocol("no stream".into())));
-        }
+            .header("accept", "text/event-stream");
+        let response = self.open(request).await?;
         Ok(Events {
             response,
             buffer: Vec::new(),

@@ -22,17 +22,8 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, ClientError> {
         query = format!("{query}&{}", args.filter.query);
     }
     let mut response = client
-        .request(Method::GET, &format!("/_/api/export?{query}"))
-        .send()
-        .await
-        .map_err(|error| client.unreachable(&error))?;
-    if !response.status().is_success() {
-        return Err(client
-            .read(response)
-            .await
-            .err()
-            .unwrap_or_else(|| ClientError::Protocol("no export".to_owned())));
-    }
+        .open(client.request(Method::GET, &format!("/_/api/export?{query}")))
+        .await?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).map_err(
             |error| ClientError::Usage(format!("cannot write {}: {error}", path.display())),
