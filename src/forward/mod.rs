@@ -156,34 +156,30 @@ impl Forwarder {
             }
             Err(failure) => (plan.target.clone(), Err(failure)),
         };
-        let attempt = match &result {
-            Ok(answered) => NewAttempt {
-                request_id: request.id,
-                at_ms,
-                url,
-                kind: plan.kind,
-                status: Some(answered.status),
-                headers: answered.headers.clone(),
-                body: answered.body.clone(),
-                body_size: answered.body_size,
-                duration_ms: client::elapsed_ms(started),
-                error: answered
-                    .truncated
-                    .then(|| format!("the answer's body was cut at {} bytes", client::MAX_ANSWER_BODY)),
-            },
-            Err(failure) => NewAttempt {
-                request_id: request.id,
-                at_ms,
-                url,
-                kind: plan.kind,
-                status: None,
-                headers: Vec::new(),
-                body: bytes::Bytes::new(),
-                body_size: 0,
-                duration_ms: client::elapsed_ms(started),
-                error: Some(failure.to_string()),
-            },
+        let mut attempt = NewAttempt {
+            request_id: request.id,
+            at_ms,
+            url,
+            kind: plan.kind,
+            status: None,
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+            body_size: 0,
+            duration_ms: client::elapsed_ms(started),
+            error: None,
         };
+        match &result {
+            Ok(answered) => {
+                attempt.status = Some(answered.status);
+                attempt.headers = answered.headers.clone();
+                attempt.body = answered.body.clone();
+                attempt.body_size = answered.body_size;
+                attempt.error = answered
+                    .truncated
+                    .then(|| format!("the answer's body was cut at {} bytes", client::MAX_ANSWER_BODY));
+            }
+            Err(failure) => attempt.error = Some(failure.to_string()),
+        }
         Attempted { attempt, result }
     }
 
